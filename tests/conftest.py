@@ -1,0 +1,45 @@
+"""Shared fixtures. Real letters and seeds are read from ../shared (never copied into the project)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("KB_SHARED", ROOT.parent / "shared")).resolve()
+LETTERS_DIR = SHARED / "letters"
+SEEDS_DIR = SHARED / "seeds"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def require_shared() -> None:
+    """Skip, saying why, when the real letters beside the project are absent."""
+    if not (LETTERS_DIR / "index.csv").is_file():
+        pytest.skip(f"real letters not found at {LETTERS_DIR} (set KB_SHARED to the shared folder)")
+
+
+@pytest.fixture(scope="session")
+def letters_dir() -> Path:
+    require_shared()
+    return LETTERS_DIR
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    require_shared()
+    return SEEDS_DIR
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="rewrite the golden files under tests/fixtures from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
