@@ -1,0 +1,388 @@
+"""Letter file -> text: the only module that reads letter files.
+
+`extract_text(path)` returns an `Extracted` (the text, what kind of file it was, its page count, the
+SHA-256 and size of its bytes) or raises an `ExtractError` subclass whose `.reason` is one sentence
+naming the file and whose `.code` is a short stable slug for the ingest ledger.
+
+PDFs go through PDFium (pypdfium2). The DWC's PDFs are AES-encrypted with an empty user password and
+forbid text extraction by a permission flag; PDFium opens them as they are. Its text is kept as it
+comes: "\\r\\n" line ends inside a page, "\\n" between pages, and U+FFFE where a line ended in a hyphen
+(PDFium joins the two lines there, and the hyphen is a real "-" on the page: "x\\uffferay" where the
+page shows "x-" at a line end and "ray" on the next line). Normalising that is the job of the parser's
+cleaning pipeline, not of this module.
+
+Text files may be UTF-8 (with or without a BOM), UTF-16 (with a BOM, or without one when the NUL bytes
+show which byte order it is) or cp1252. The text is kept as decoded, except that a leading BOM and every
+NUL character are removed, so NULs never reach the parser or the index.
+
+Every accepted letter has at least `MIN_TEXT_CHARS` non-whitespace characters: a scanned page or a
+nearly empty file is a rejection, never an empty letter.
+
+Limits here are cheap checks (size by stat before reading, page count before loading pages). A PDF that
+makes PDFium hang or swell cannot be stopped from inside the process; callers that must survive one run
+extraction in a child process with time and memory limits. PDFium is not thread-safe, so PDF work is
+serialised by a lock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import stat
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # the real letters are 21-101 KB; 50 MB leaves room for odd exports
+DEFAULT_MAX_PAGES = 300  # real letters have 2-10 pages
+MIN_TEXT_CHARS = 200  # non-whitespace; the shortest of the 130 real letters has 2,573
+MAX_JUNK_SHARE = 0.02  # decoded text with more control/undefined characters than this is not text
+JUNK_SAMPLE_CHARS = 64 * 1024  # checked before the whole text, to reject a large binary file quickly
+
+PDF_MAGIC = b"%PDF-"
+PDF_MAGIC_WINDOW = 1024  # the PDF spec lets a header follow up to 1 KB of junk, and PDFium accepts that
+
+# Byte-order marks, longest first. UTF-32 is not accepted: nobody saves letters in it.
+_BOMS = (
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xff\xfe", "utf-16-le"),
+    (b"\xfe\xff", "utf-16-be"),
+)
+
+# Characters that do not occur in a letter's text: C0 controls other than tab, line feed, carriage
+# return and form feed (pdftotext separates pages with it), DEL, C1 controls, lone surrogates, private
+# use, U+FFFD (what an undecodable byte becomes) and U+FFFF. U+FFFE is allowed: it is PDFium's hyphen mark,
+# which a text file saved from PDFium output carries.
+_JUNK = re.compile("[\x01-\x08\x0b\x0e-\x1f\x7f-\x9f\ud800-\udfff\ue000-\uf8ff\ufffd\uffff]")
+
+# Leading bytes of formats that turn up where a letter is expected, and what to call them in a reason.
+_SIGNATURES = (
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"\x89PNG\r\n\x1a\n", "a PNG image"),
+    (b"GIF87a", "a GIF image"),
+    (b"GIF89a", "a GIF image"),
+    (b"II*\x00", "a TIFF image"),
+    (b"MM\x00*", "a TIFF image"),
+    (b"PK\x03\x04", "a ZIP archive (a Word .docx file is one)"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Microsoft Office document (.doc or .xls)"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x1f\x8b", "a gzip archive"),
+)
+_HTML_START = re.compile(rb"\s*(<!doctype html|<html)", re.IGNORECASE)
+
+_PDFIUM_LOCK = threading.Lock()
+
+LETTER_SUFFIXES = (".pdf", ".txt")
+
+Kind = Literal["pdf", "text"]
+
+
+@dataclass(frozen=True)
+class Extracted:
+    """A letter file's text and the facts about the file the ingest ledger records."""
+
+    text: str
+    kind: Kind
+    pages: int | None  # PDF pages; None for a text file
+    sha256: str  # hex digest of the file's bytes
+    size: int  # bytes
+
+
+class ExtractError(Exception):
+    """A file that cannot be turned into letter text. `reason` is one sentence naming the file."""
+
+    code = "extract-error"
+
+    def __init__(self, name: str, reason: str):
+        # Both go to Exception.args so the error pickles whole across a process boundary.
+        super().__init__(name, reason)
+        self.name = name
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return self.reason
+
+
+class NotFound(ExtractError):
+    """The path does not exist."""
+
+    code = "not-found"
+
+
+class UnreadableFile(ExtractError):
+    """The path exists but cannot be read as a file: a directory, a pipe, no permission, an I/O error."""
+
+    code = "unreadable-file"
+
+
+class EmptyFile(ExtractError):
+    """The file has zero bytes."""
+
+    code = "empty-file"
+
+
+class TooLarge(ExtractError):
+    """Over `max_bytes` bytes, or a PDF with more than `max_pages` pages."""
+
+    code = "too-large"
+
+
+class NotAPdf(ExtractError):
+    """Named .pdf, but its bytes are something else (an image, an HTML error page, ...)."""
+
+    code = "not-a-pdf"
+
+
+class DamagedPdf(ExtractError):
+    """A PDF that PDFium cannot open or whose pages it cannot load: truncated or corrupt."""
+
+    code = "damaged-pdf"
+
+
+class PasswordProtected(ExtractError):
+    """A PDF locked with a real user password (or an encryption scheme PDFium does not support)."""
+
+    code = "password-protected"
+
+
+class NoTextLayer(ExtractError):
+    """Fewer than `MIN_TEXT_CHARS` non-whitespace characters: a scanned PDF, or a nearly empty text file."""
+
+    code = "too-little-text"
+
+
+class UnreadableText(ExtractError):
+    """A text file whose bytes are not text in any accepted encoding."""
+
+    code = "unreadable-text"
+
+
+def find_letter_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The letter files named by `paths`: files as given, folders searched recursively for .pdf and
+    .txt files (hidden ones skipped), each file once, in a stable order."""
+    found: dict[Path, None] = {}
+    for path in map(Path, paths):
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
+                if child.suffix.lower() in LETTER_SUFFIXES and child.is_file() and not hidden:
+                    found.setdefault(child, None)
+        else:
+            found.setdefault(path, None)
+    return list(found)
+
+
+def extract_text(
+    path: str | os.PathLike[str],
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Extracted:
+    """Read the letter file at `path` once and return its text, or raise an `ExtractError`."""
+    name = os.fspath(path)
+    data = _read_file(name, max_bytes)
+    return extract_bytes(data, name, max_bytes=max_bytes, max_pages=max_pages)
+
+
+def extract_bytes(
+    data: bytes,
+    name: str,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    max_pages: int = DEFAULT_MAX_PAGES,
+) -> Extracted:
+    """Extract from a file's bytes already in memory; `name` is the file name used in reasons."""
+    if not data:
+        raise EmptyFile(name, f"{name} is empty (0 bytes).")
+    if len(data) > max_bytes:
+        raise TooLarge(name, f"{name} is {_size(len(data))}, over the limit of {_size(max_bytes)}.")
+    sha256 = hashlib.sha256(data).hexdigest()
+    if PDF_MAGIC in data[:PDF_MAGIC_WINDOW]:
+        text, pages = _pdf_text(data, name, max_pages)
+        kind: Kind = "pdf"
+    elif name.lower().endswith(".pdf"):
+        raise NotAPdf(name, f"{name} is named .pdf but is not a PDF: it looks like {_describe(data)}.")
+    else:
+        text, pages, kind = _text_file_text(data, name), None, "text"
+    _require_enough_text(text, name, pages)
+    return Extracted(text=text, kind=kind, pages=pages, sha256=sha256, size=len(data))
+
+
+def _read_file(name: str, max_bytes: int) -> bytes:
+    try:
+        info = os.stat(name)
+        # A FIFO or device named like a letter would block or never end; only regular files are read.
+        if not stat.S_ISREG(info.st_mode):
+            raise UnreadableFile(name, f"{name} is not a regular file.")
+        # Checked before reading so a huge file costs nothing.
+        if info.st_size > max_bytes:
+            raise TooLarge(name, f"{name} is {_size(info.st_size)}, over the limit of {_size(max_bytes)}.")
+        with open(name, "rb") as file:
+            # One byte more than allowed, so a file that grew since the stat is still caught.
+            return file.read(max_bytes + 1)
+    except FileNotFoundError as error:
+        raise NotFound(name, f"{name} was not found.") from error
+    except OSError as error:
+        raise UnreadableFile(name, f"{name} could not be read: {error.strerror or error}.") from error
+
+
+# PDF
+
+
+def _pdf_text(data: bytes, name: str, max_pages: int) -> tuple[str, int]:
+    """All pages' text joined by "\\n", and the page count."""
+    with _PDFIUM_LOCK:
+        document = _open_pdf(data, name)
+        try:
+            pages = len(document)
+            if pages > max_pages:
+                raise TooLarge(name, f"{name} has {pages} pages, over the limit of {max_pages}.")
+            text = "\n".join(_page_text(document, index, name) for index in range(pages))
+        finally:
+            document.close()
+    return text.replace("\x00", ""), pages
+
+
+def _open_pdf(data: bytes, name: str) -> pdfium.PdfDocument:
+    try:
+        # No password: PDFium tries the empty one, which unlocks the DWC's permissions-only encryption.
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as error:
+        if error.err_code == pdfium_c.FPDF_ERR_PASSWORD:
+            reason = f"{name} is protected by a password, so its text cannot be read."
+            raise PasswordProtected(name, reason) from error
+        if error.err_code == pdfium_c.FPDF_ERR_SECURITY:
+            raise PasswordProtected(name, f"{name} is encrypted in a way PDFium does not support.") from error
+        raise DamagedPdf(name, f"{name} is a damaged or truncated PDF ({_pdfium_message(error)}).") from error
+
+
+def _page_text(document: pdfium.PdfDocument, index: int, name: str) -> str:
+    # Closed explicitly, innermost first: finalizers would free them eventually, but across thousands of
+    # files "eventually" is memory held by the C library.
+    try:
+        page = document[index]
+    except pdfium.PdfiumError as error:
+        raise DamagedPdf(name, f"{name} has a page PDFium cannot load (page {index + 1}).") from error
+    try:
+        textpage = page.get_textpage()
+        try:
+            return textpage.get_text_range()
+        finally:
+            textpage.close()
+    finally:
+        page.close()
+
+
+def _pdfium_message(error: pdfium.PdfiumError) -> str:
+    # "Failed to load document (PDFium: Data format error)." -> "PDFium: Data format error"
+    match = re.search(r"\((PDFium: [^)]*)\)", str(error))
+    return match.group(1) if match else f"PDFium: {error}"
+
+
+# Text files
+
+
+def _text_file_text(data: bytes, name: str) -> str:
+    binary = _binary_format(data)
+    if binary:
+        raise UnreadableText(name, f"{name} is not a text file: it looks like {binary}.")
+    text = _decode(data).replace("\x00", "")
+    # The start first, so a large binary file is turned away without scanning all of it.
+    for part in (text[:JUNK_SAMPLE_CHARS], text):
+        share = _junk_share(part)
+        if share > MAX_JUNK_SHARE:
+            raise UnreadableText(
+                name,
+                f"{name} is not readable text in UTF-8, UTF-16 or cp1252: "
+                f"{share:.0%} of its characters are control or undefined characters.",
+            )
+    return text
+
+
+def _junk_share(text: str) -> float:
+    if not text:
+        return 0.0
+    # Counted as what a substitution removes: no list of millions of matches for a binary file.
+    return (len(text) - len(_JUNK.sub("", text))) / len(text)
+
+
+def _decode(data: bytes) -> str:
+    """Bytes -> str by BOM, then by NUL pattern (BOM-less UTF-16), then UTF-8, then cp1252."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return data[len(bom) :].decode(encoding, errors="replace")
+    utf16 = _bomless_utf16(data)
+    if utf16:
+        return data.decode(utf16, errors="replace")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        # cp1252 leaves five bytes undefined; they become U+FFFD and count as junk.
+        return data.decode("cp1252", errors="replace")
+
+
+def _bomless_utf16(data: bytes) -> str | None:
+    """'utf-16-le' or 'utf-16-be' when the NUL bytes fall on one side of the byte pairs, as in mostly-ASCII
+    UTF-16; None otherwise."""
+    sample = data[:4096]
+    pairs = len(sample) // 2
+    if pairs < 8:
+        return None
+    even_nuls = sample[0::2].count(0)
+    odd_nuls = sample[1::2].count(0)
+    if odd_nuls > 0.4 * pairs and even_nuls < 0.05 * pairs:
+        return "utf-16-le"
+    if even_nuls > 0.4 * pairs and odd_nuls < 0.05 * pairs:
+        return "utf-16-be"
+    return None
+
+
+def _binary_format(data: bytes) -> str | None:
+    for signature, label in _SIGNATURES:
+        if data.startswith(signature):
+            return label
+    return None
+
+
+def _describe(data: bytes) -> str:
+    """What a file that is not a PDF looks like, for a reason: "a JPEG image", "an HTML page", ..."""
+    binary = _binary_format(data)
+    if binary:
+        return binary
+    if _HTML_START.match(data[:512]):
+        return "an HTML page (often a download's error page)"
+    sample = _decode(data[:4096]).replace("\x00", "")
+    if sample and _junk_share(sample) <= MAX_JUNK_SHARE:
+        return "plain text"
+    return "binary data of an unknown kind"
+
+
+# Both kinds
+
+
+def _require_enough_text(text: str, name: str, pages: int | None) -> None:
+    chars = len("".join(text.split()))
+    if chars >= MIN_TEXT_CHARS:
+        return
+    if pages is None:
+        where, hint = "", ""
+    else:
+        where = f" on {pages} page{'s' if pages != 1 else ''}"
+        hint = "; it may be a scanned image with no text layer"
+    raise NoTextLayer(
+        name,
+        f"{name} has too little text to be a letter: {chars} non-space characters{where} "
+        f"(at least {MIN_TEXT_CHARS} needed){hint}.",
+    )
+
+
+def _size(count: int) -> str:
+    if count < 1024 * 1024:
+        return f"{count:,} bytes"
+    return f"{count / (1024 * 1024):.1f} MB"
