@@ -306,6 +306,12 @@ def _resolve(written: str) -> _Resolution | None:
     return RESOLUTIONS.get(name_key(written))
 
 
+def resolve_drug(name: str) -> DrugEntry | None:
+    """The table's entry for a name as someone types it: a generic, brand, synonym or misspelling."""
+    resolution = _resolve(name.strip())
+    return DRUGS[resolution.generic] if resolution and resolution.generic else None
+
+
 def _name_matches(text: str) -> Iterator[_NameMatch]:
     for match in NAME_PATTERN.finditer(text):
         resolution = _resolve(match.group())
