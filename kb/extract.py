@@ -186,7 +186,7 @@ def extract_text(
 ) -> Extracted:
     """Read the letter file at `path` once and return its text, or raise an `ExtractError`."""
     name = os.fspath(path)
-    data = _read_file(name, max_bytes)
+    data = read_letter_file(name, max_bytes)
     return extract_bytes(data, name, max_bytes=max_bytes, max_pages=max_pages)
 
 
@@ -214,7 +214,8 @@ def extract_bytes(
     return Extracted(text=text, kind=kind, pages=pages, sha256=sha256, size=len(data))
 
 
-def _read_file(name: str, max_bytes: int) -> bytes:
+def read_letter_file(name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    """A letter file's bytes, read once, or an ExtractError (not found, not a regular file, too large)."""
     try:
         info = os.stat(name)
         # A FIFO or device named like a letter would block or never end; only regular files are read.

@@ -1,0 +1,234 @@
+"""The `kb` command: a thin click group over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from kb import __version__
+from kb.extract import ExtractError, extract_text, find_letter_files
+from kb.ingest import CHECKPOINT_LETTERS, IndexLocked, RunReport, index_paths, index_status, rejected_files
+from kb.ledger import OUTCOMES
+from kb.letters import ParseError, parse_letter
+from kb.models import Letter
+from kb.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
+from kb.records import failure_record, letter_record
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kb")
+def main() -> None:
+    """imr-kb: search California IMR Final Determination Letters."""
+
+
+def parse_file(path: Path) -> Letter:
+    """Extract and parse one letter file; ExtractError or ParseError say what went wrong."""
+    return parse_letter(extract_text(path).text)
+
+
+def describe_error(error: Exception) -> str:
+    if isinstance(error, ExtractError):
+        return error.reason
+    return f"cannot parse: {error}"
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "jsonl"]),
+    default="text",
+    show_default=True,
+    help="text for reading; json: one array; jsonl: one object per input file.",
+)
+def parse(paths: tuple[Path, ...], output_format: str) -> None:
+    """Parse letters (PDF or text files, or folders of them) and print what was found.
+
+    Files that cannot be read or parsed are reported and the run goes on; the exit status is 1
+    if any failed.
+    """
+    files = find_letter_files(paths)
+    if not files:
+        raise click.ClickException("no .pdf or .txt files found in the given paths")
+    failures = 0
+    records = []
+    for path in files:
+        try:
+            record = letter_record(parse_file(path), source=str(path))
+        except (ExtractError, ParseError) as error:
+            failures += 1
+            record = failure_record(str(path), describe_error(error))
+        if output_format == "jsonl":
+            click.echo(json.dumps(record, ensure_ascii=False))
+        elif output_format == "json":
+            records.append(record)
+        else:
+            click.echo(format_record(record))
+    if output_format == "json":
+        click.echo(json.dumps(records, ensure_ascii=False, indent=2))
+    if failures:
+        click.echo(f"{failures} of {len(files)} files could not be parsed", err=True)
+        sys.exit(1)
+
+
+def format_record(record: dict) -> str:
+    """A letter as a person reads it in a terminal."""
+    if not record["ok"]:
+        return f"{record['source']}: ERROR {record['error']}\n"
+    reviewer = record["reviewer"]
+    lines = [
+        f"{record['source']}: {record['case_number'] or '(no case number)'} [{record['layout']}]"
+        f"{' SYNTHETIC' if record.get('synthetic') else ''}",
+        f"  decided {record['decision_date'] or '?'}; injury {record['date_of_injury'] or '?'}; "
+        f"UR denial {record['ur_denial_date'] or '?'}; priority {record['priority'] or '?'}",
+        f"  reviewer: {', '.join(reviewer['specialties']) or '?'}; licensed in {', '.join(reviewer['states']) or '?'}",
+    ]
+    for item in record["items"]:
+        lines.append(f"  {item['ordinal']}. {item['heading']}: {item['decision']}")
+        category = item["category"] + (f" / {item['subcategory']}" if item["subcategory"] else "")
+        lines.append(f"     treatment: {category}")
+        for drug in item["drugs"]:
+            details = ", ".join(
+                part
+                for part in (drug["brand"] and f"brand {drug['brand']}", drug["strength"],
+                             drug["quantity"] is not None and f"qty {drug['quantity']:g}")
+                if part
+            )
+            lines.append(f"     drug: {drug['generic']} ({drug['class']}){'; ' + details if details else ''}")
+        for side, label in (("claims_administrator", "claims administrator"), ("reviewer", "reviewer")):
+            cited = "; ".join(c["label"] for c in item["guidelines"][side]) or "(not stated)"
+            lines.append(f"     {label} cited: {cited}")
+    return "\n".join(lines) + "\n"
+
+
+index_dir_option = click.option(
+    "--index-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="index",
+    envvar="KB_INDEX_DIR",
+    show_default=True,
+    help="Where the index lives (also KB_INDEX_DIR).",
+)
+
+
+class _Progress:
+    """A click progress bar fed with (done, total), showing the rate in files per second."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.started = time.monotonic()
+        self.done = 0
+
+    def __call__(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():  # a log gets one line, not a bar redrawn in place
+            if self.done == 0 and done < total:
+                click.echo(f"Indexing {total} files...", err=True)
+            self.done = max(done, 1)
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(
+                length=total, label="Indexing", file=sys.stderr, show_pos=True, show_eta=True,
+                item_show_func=lambda _: self._rate(),
+            )
+            self.bar.__enter__()
+        self.bar.update(done - self.done)
+        self.done = done
+
+    def _rate(self) -> str:
+        elapsed = time.monotonic() - self.started
+        return f"{self.done / elapsed:.0f} files/s" if elapsed > 0 else ""
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@index_dir_option
+@click.option("--rebuild", is_flag=True, help="Build a new index from these paths alone, ignoring what is indexed.")
+@click.option("--replace", is_flag=True,
+              help="A letter already indexed from another file is replaced by this one instead of a duplicate.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@click.option("--timeout", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT, show_default=True,
+              help="Seconds a file may take to read and parse.")
+@click.option("--memory-mb", type=click.IntRange(min=256), default=DEFAULT_MEMORY_MB, show_default=True,
+              help="Memory a worker may use.")
+@click.option("--checkpoint", type=click.IntRange(min=1), default=CHECKPOINT_LETTERS, show_default=True,
+              help="An incremental run publishes every so many changed letters.")
+@click.option("--rejected", "list_rejected", is_flag=True, help="List the files the index has rejected, and stop.")
+def index_command(paths, index_dir, rebuild, replace, jobs, timeout, memory_mb, checkpoint, list_rejected) -> None:
+    """Index letter files (PDF or text, or folders of them) into the index.
+
+    Re-running indexes only new or changed files; every file gets one outcome: indexed, unchanged,
+    duplicate or rejected (with its reason).
+    """
+    if list_rejected:
+        _print_rejected(rejected_files(index_dir))
+        return
+    if not paths:
+        raise click.UsageError("give the files or folders to index (or --rejected to list rejected files)")
+    progress = _Progress()
+    try:
+        report = index_paths(paths, index_dir, jobs=jobs, rebuild=rebuild, replace=replace, timeout=timeout,
+                             memory_mb=memory_mb, checkpoint=checkpoint, progress=progress)
+    except IndexLocked as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.close()
+    click.echo(format_report(report, index_dir))
+
+
+def format_report(report: RunReport, index_dir: Path) -> str:
+    counts = report.counts
+    total = sum(counts.values())
+    if report.changed:
+        head = f"Published {report.generation} in {index_dir}"
+    else:
+        head = f"Nothing changed in {index_dir}"
+    lines = [
+        f"{head} ({total} files in {report.seconds:.1f} s):",
+        f"  indexed     {counts['indexed']}",
+        f"  unchanged   {counts['unchanged']}",
+        f"  duplicates  {counts['duplicate']}",
+        f"  rejected    {counts['rejected']}",
+        f"  passages    +{report.passages_added} -{report.passages_removed}",
+        f"The index holds {report.letters} letters and {report.passages} passages.",
+    ]
+    if report.rejected:
+        lines.append("Rejected:")
+        lines.extend(f"  {outcome.reason}" for outcome in report.rejected)
+    if report.notes:
+        lines.append("Notes:")
+        lines.extend(f"  {outcome.path}: {outcome.reason}" for outcome in report.notes)
+    return "\n".join(lines)
+
+
+def _print_rejected(rows) -> None:
+    if not rows:
+        click.echo("No rejected files.")
+        return
+    for row in rows:
+        click.echo(f"{row.path}\t{row.code}\t{row.reason}")
+
+
+@main.command()
+@index_dir_option
+def status(index_dir: Path) -> None:
+    """Show the published generation, its size, the last run and the rejected files."""
+    state = index_status(index_dir)
+    if state.generation is None:
+        raise click.ClickException(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
+    click.echo(f"index:       {index_dir} (generation {state.generation})")
+    click.echo(f"letters:     {state.letters}")
+    click.echo(f"passages:    {state.passages}")
+    if state.last_run:
+        counts = state.last_run["counts"]
+        summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in OUTCOMES)
+        click.echo(f"last run:    #{state.last_run['run_id']} finished {state.last_run['finished_at']}: {summary}")
+    click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
