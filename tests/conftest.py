@@ -43,3 +43,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def real_index(tmp_path_factory: pytest.TempPathFactory, letters_dir: Path, seeds_dir: Path) -> Path:
+    """A real index on disk built from ../shared/letters and ../shared/seeds, shared by the session."""
+    from kb.ingest import index_paths
+
+    index_dir = tmp_path_factory.mktemp("real") / "index"
+    index_paths([letters_dir, seeds_dir], index_dir, jobs=2)
+    return index_dir

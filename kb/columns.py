@@ -1,0 +1,122 @@
+"""Facet values of every passage in columnar form, for counts and statistics without reading documents.
+
+A generation's columns are built once when it is published (kb.index) and saved beside it; a search
+counts facet values over the set of matching rows with numpy, in time proportional to the matches'
+facet entries, never by loading documents. Rows are the index's document numbers; rows that are not live
+passages (letter documents, deleted documents) are masked out by `passage`.
+
+Multi-valued facets (drugs, guideline ids, specialties...) are stored as CSR: `indptr[row]` to
+`indptr[row + 1]` index into `indices`, which index into the facet's `values`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS_FILE = "columns.npz"
+
+# The multi-valued facets kept in columns, by the index field they come from.
+MULTI = ("drug", "drug_class", "category", "subcategory", "decision", "guideline", "guideline_ca",
+         "guideline_reviewer", "guideline_source", "specialty", "state", "divergent")
+
+
+@dataclass(frozen=True)
+class Facet:
+    values: np.ndarray  # str, the distinct values
+    indptr: np.ndarray  # int64, rows + 1
+    indices: np.ndarray  # int32, into values
+    entry_rows: np.ndarray  # int32, the row of each entry (for masking entries by row)
+
+    def counts(self, mask: np.ndarray) -> np.ndarray:
+        """How many masked rows hold each value."""
+        return np.bincount(self.indices[mask[self.entry_rows]], minlength=len(self.values))
+
+    def rows_with(self, wanted: Iterable[str]) -> np.ndarray:
+        """A row mask: rows holding any of the wanted values."""
+        lookup = {value: i for i, value in enumerate(self.values.tolist())}
+        ids = [lookup[w] for w in wanted if w in lookup]
+        mask = np.zeros(len(self.indptr) - 1, dtype=bool)
+        if ids:
+            mask[self.entry_rows[np.isin(self.indices, ids)]] = True
+        return mask
+
+    def values_of(self, row: int) -> list[str]:
+        return self.values[self.indices[self.indptr[row] : self.indptr[row + 1]]].tolist()
+
+
+@dataclass(frozen=True)
+class Columns:
+    passage: np.ndarray  # bool: a live passage document
+    year: np.ndarray  # int16, 0 when unknown
+    day: np.ndarray  # int32 days since 1970-01-01, -1 when unknown
+    facets: dict[str, Facet]
+
+    @property
+    def rows(self) -> int:
+        return len(self.passage)
+
+    def save(self, directory: Path) -> None:
+        arrays = {"passage": self.passage, "year": self.year, "day": self.day}
+        for name, facet in self.facets.items():
+            arrays[f"{name}.values"] = facet.values
+            arrays[f"{name}.indptr"] = facet.indptr
+            arrays[f"{name}.indices"] = facet.indices
+        temporary = directory / f"{COLUMNS_FILE}.tmp.npz"
+        np.savez(temporary, **arrays)
+        temporary.replace(directory / COLUMNS_FILE)
+
+    @classmethod
+    def load(cls, directory: Path) -> Columns:
+        with np.load(directory / COLUMNS_FILE, allow_pickle=False) as data:
+            arrays = {name: data[name] for name in data.files}
+        facets = {}
+        for name in MULTI:
+            indptr = arrays[f"{name}.indptr"]
+            facets[name] = Facet(arrays[f"{name}.values"], indptr, arrays[f"{name}.indices"],
+                                 _entry_rows(indptr))
+        return cls(arrays["passage"], arrays["year"], arrays["day"], facets)
+
+
+def _entry_rows(indptr: np.ndarray) -> np.ndarray:
+    return np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
+
+
+class ColumnsBuilder:
+    """Collects each row's values in row order, then packs them into arrays."""
+
+    def __init__(self) -> None:
+        self.passage: list[bool] = []
+        self.year: list[int] = []
+        self.day: list[int] = []
+        self._lookup: dict[str, dict[str, int]] = {name: {} for name in MULTI}
+        self._indices: dict[str, list[int]] = {name: [] for name in MULTI}
+        self._indptr: dict[str, list[int]] = {name: [0] for name in MULTI}
+
+    def add(self, *, passage: bool, year: int = 0, day: int = -1, values: dict[str, Sequence[str]] | None = None):
+        self.passage.append(passage)
+        self.year.append(year)
+        self.day.append(day)
+        values = values or {}
+        for name in MULTI:
+            lookup, indices = self._lookup[name], self._indices[name]
+            for value in values.get(name, ()):
+                indices.append(lookup.setdefault(value, len(lookup)))
+            self._indptr[name].append(len(indices))
+
+    def build(self) -> Columns:
+        facets = {}
+        for name in MULTI:
+            indptr = np.asarray(self._indptr[name], dtype=np.int64)
+            values = np.asarray(list(self._lookup[name]), dtype=str)
+            facets[name] = Facet(values, indptr, np.asarray(self._indices[name], dtype=np.int32),
+                                 _entry_rows(indptr))
+        return Columns(
+            np.asarray(self.passage, dtype=bool),
+            np.asarray(self.year, dtype=np.int16),
+            np.asarray(self.day, dtype=np.int32),
+            facets,
+        )

@@ -1,0 +1,345 @@
+"""The Whoosh index: the one place that knows its schema, and how generations are built and published.
+
+An index directory holds:
+
+    CURRENT          the name of the published generation, replaced atomically (os.replace)
+    gen-000007/      a Whoosh index: one letter document per letter, one passage document per item
+    gen-000006/      the previous generation, kept for rollback and for readers that still have it open
+    ledger.sqlite3   the ingest ledger (kb.ledger)
+    lock             held by the running indexer (kb.ingest)
+    originals/       the PDFs letters were indexed from, named by their sha256
+
+Every indexing run writes a new generation and never touches a published one. Whoosh never rewrites a
+committed segment file (a commit adds segment files and renames a new table of contents; deletions live in
+that table of contents), so a new generation starts as hard links to the current one's files, receives
+the run's deletions and additions, is verified and fsynced, and only then becomes CURRENT. A crash at any
+moment leaves CURRENT pointing at a whole, earlier generation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+from whoosh.query import Term
+
+from kb.columns import Columns, ColumnsBuilder
+from kb.guidelines import citation_ancestry
+from kb.models import Letter
+from kb.records import item_record, letter_record
+
+CURRENT = "CURRENT"
+GENERATION_PREFIX = "gen-"
+KEEP_GENERATIONS = 2  # the published one and the one before it (rollback)
+
+LETTER, PASSAGE = "letter", "passage"
+
+# Stemmed, and no stop words: "not medically necessary" must not match "is medically necessary", and the
+# "5" of "L4-5" is a word.
+TEXT_ANALYZER = StemmingAnalyzer(stoplist=None, minsize=1)
+
+# Multi-valued facets are comma-separated KEYWORD fields: values never contain commas (see _keyword).
+# Facet fields are sortable so Whoosh keeps a column of their values, which kb.columns reads at publish.
+SCHEMA = Schema(
+    kind=ID(stored=True, sortable=True),
+    passage_id=ID(unique=True, stored=True),
+    letter_id=ID(stored=True),
+    case_number=ID(stored=True),
+    ordinal=NUMERIC(int, stored=True, sortable=True),
+    heading=TEXT(analyzer=TEXT_ANALYZER, stored=True),
+    rationale=TEXT(analyzer=TEXT_ANALYZER, stored=True),
+    decision=ID(stored=True, sortable=True),
+    drug=KEYWORD(commas=True, stored=True, sortable=True),
+    drug_class=KEYWORD(commas=True, stored=True, sortable=True),
+    brand=KEYWORD(commas=True, stored=True),
+    category=ID(stored=True, sortable=True),
+    subcategory=ID(stored=True, sortable=True),
+    guideline_ca=KEYWORD(commas=True, stored=True, sortable=True),
+    guideline_reviewer=KEYWORD(commas=True, stored=True, sortable=True),
+    guideline=KEYWORD(commas=True, stored=True, sortable=True),  # both sides, with ancestors ("MTUS/CPMTG")
+    guideline_source=KEYWORD(commas=True, stored=True, sortable=True),
+    divergent=ID(stored=True, sortable=True),  # "differ" when the two sides cited different guidelines, or "same"
+    specialty=KEYWORD(commas=True, stored=True, sortable=True),
+    state=KEYWORD(commas=True, stored=True, sortable=True),
+    decision_date=DATETIME(stored=True),
+    day=NUMERIC(int, sortable=True),  # decision date as days since 1970-01-01, -1 when unknown: sorting, ranges
+    year=NUMERIC(int, stored=True, sortable=True),  # 0 when unknown
+    synthetic=BOOLEAN(stored=True),
+    data=STORED(),  # JSON: the whole letter record (letters) or the item record (passages)
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a letter came from: recorded in the index so the letter page can offer the original."""
+
+    path: str
+    sha256: str
+    kind: str  # "pdf" | "text"
+    size: int
+    pages: int | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Documents
+
+
+def letter_id_of(letter: Letter) -> str:
+    """The case number, or for a letter without one a stable id from its items' content.
+
+    The content id ignores whitespace, so the PDF and the text of the same letter get the same id.
+    """
+    if letter.case_number:
+        return letter.case_number
+    content = "\n".join(
+        f"{item.heading}\t{item.decision}\t{' '.join(item.rationale.split())}" for item in letter.items
+    )
+    return "L-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
+
+
+def passage_id_of(letter_id: str, ordinal: int) -> str:
+    return f"{letter_id}/{ordinal}"
+
+
+def _keyword(values: Iterable[str | None]) -> str:
+    """A comma-separated KEYWORD value: each value once, in order, commas inside values removed."""
+    return ",".join(dict.fromkeys(v.replace(",", " ").strip() for v in values if v and v.strip()))
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _decision_datetime(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso else None
+
+
+def documents(letter: Letter, source: Source) -> list[dict]:
+    """The Whoosh documents of one letter: its letter document, then one passage document per item."""
+    letter_id = letter_id_of(letter)
+    when = _decision_datetime(letter.decision_date)
+    shared = {
+        "letter_id": letter_id,
+        "case_number": letter.case_number or "",
+        "specialty": _keyword(letter.reviewer.specialties),
+        "state": _keyword(letter.reviewer.states),
+        "synthetic": letter.synthetic,
+        "day": (when - _EPOCH).days if when else -1,
+        "year": when.year if when else 0,
+        **({"decision_date": when} if when else {}),
+    }
+    record = letter_record(letter, source=source.path)
+    record["letter_id"] = letter_id
+    record["source"] = {"path": source.path, "sha256": source.sha256, "kind": source.kind,
+                        "size": source.size, "pages": source.pages}
+    docs = [{"kind": LETTER, "passage_id": letter_id, "data": json.dumps(record, ensure_ascii=False), **shared}]
+    for item in letter.items:
+        ca = [c.id for c in item.claims_administrator_citations]
+        reviewer = [c.id for c in item.reviewer_citations]
+        cited = [*ca, *reviewer]
+        docs.append({
+            "kind": PASSAGE,
+            "passage_id": passage_id_of(letter_id, item.ordinal),
+            "ordinal": item.ordinal,
+            "heading": item.heading,
+            "rationale": item.rationale,
+            "decision": item.decision,
+            "drug": _keyword(m.generic for m in item.drugs),
+            "drug_class": _keyword(m.drug_class for m in item.drugs),
+            "brand": _keyword(m.brand for m in item.drugs),
+            "category": item.treatment.category,
+            "subcategory": item.treatment.subcategory or "",
+            "guideline_ca": _keyword(ca),
+            "guideline_reviewer": _keyword(reviewer),
+            "guideline": _keyword(a for c in cited for a in citation_ancestry(c)),
+            "guideline_source": _keyword(
+                c.source for c in (*item.claims_administrator_citations, *item.reviewer_citations)
+            ),
+            "divergent": "differ" if set(ca) != set(reviewer) else "same",
+            "data": json.dumps(item_record(item), ensure_ascii=False),
+            **shared,
+        })
+    return docs
+
+
+# --------------------------------------------------------------------------------------------
+# Generations
+
+_GENERATION = re.compile(re.escape(GENERATION_PREFIX) + r"(\d{6})$")
+_WHOOSH_LOCKS = re.compile(r".*_(?:WRITE)?LOCK$")
+
+
+def generation_dirs(index_dir: Path) -> list[Path]:
+    """Every generation directory, oldest first."""
+    if not index_dir.is_dir():
+        return []
+    found = [p for p in index_dir.iterdir() if p.is_dir() and _GENERATION.match(p.name)]
+    return sorted(found, key=lambda p: p.name)
+
+
+def current_generation(index_dir: Path) -> str | None:
+    """The published generation's name, or None when nothing was published yet."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    return name if _GENERATION.match(name) else None
+
+
+def next_generation_name(index_dir: Path) -> str:
+    numbers = [int(_GENERATION.match(p.name).group(1)) for p in generation_dirs(index_dir)]
+    current = current_generation(index_dir)
+    if current:
+        numbers.append(int(_GENERATION.match(current).group(1)))
+    return f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
+
+
+def start_generation(index_dir: Path, base: str | None) -> Path:
+    """A new, unpublished generation: hard links to `base`'s files, or an empty index when base is None."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    target = index_dir / next_generation_name(index_dir)
+    target.mkdir()
+    if base is None:
+        whoosh_index.create_in(str(target), SCHEMA)
+        return target
+    for path in (index_dir / base).iterdir():
+        if path.is_file() and not _WHOOSH_LOCKS.match(path.name):
+            os.link(path, target / path.name)
+    return target
+
+
+def open_generation(path: Path) -> whoosh_index.Index:
+    return whoosh_index.open_dir(str(path))
+
+
+@dataclass(frozen=True)
+class Change:
+    """Replace one letter's documents: delete every document of `letter_id`, then add `docs` (if any)."""
+
+    letter_id: str
+    docs: tuple[dict, ...] = ()
+
+
+def apply_changes(generation: Path, changes: Iterable[Change], *, optimize: bool = False) -> None:
+    """Write the changes into an unpublished generation in one commit.
+
+    Deleting by letter id before adding makes re-indexing idempotent: update_document would leave
+    duplicates when one key is written twice in one writer.
+    """
+    index = open_generation(generation)
+    writer = index.writer(limitmb=256)
+    try:
+        for change in changes:
+            writer.delete_by_term("letter_id", change.letter_id)
+            for doc in change.docs:
+                writer.add_document(**doc)
+        writer.commit(optimize=optimize)
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        index.close()
+
+
+def count_documents(generation: Path) -> tuple[int, int]:
+    """(letters, passages) in a generation, counted from what a reader sees."""
+    index = open_generation(generation)
+    try:
+        with index.searcher() as searcher:
+            letters = searcher.search(Term("kind", LETTER), limit=None, scored=False).scored_length()
+            return letters, searcher.doc_count() - letters
+    finally:
+        index.close()
+
+
+# index field -> Columns facet, for the fields read back into columns
+_COLUMN_FIELDS = ("drug", "drug_class", "category", "subcategory", "decision", "guideline", "guideline_ca",
+                  "guideline_reviewer", "guideline_source", "specialty", "state", "divergent")
+def build_columns(generation: Path) -> Columns:
+    """Read the facet columns of a written generation into kb.columns arrays, row = document number."""
+    index = open_generation(generation)
+    try:
+        with index.reader() as reader:
+            rows = reader.doc_count_all()
+            kinds = list(reader.column_reader("kind"))
+            fields = {name: list(reader.column_reader(name)) for name in _COLUMN_FIELDS}
+            years = list(reader.column_reader("year"))
+            days = list(reader.column_reader("day"))
+            live = set(reader.all_doc_ids())
+    finally:
+        index.close()
+    builder = ColumnsBuilder()
+    for row in range(rows):
+        if kinds[row] != PASSAGE or row not in live:
+            builder.add(passage=False)
+            continue
+        values = {name: [v for v in column[row].split(",") if v] for name, column in fields.items()}
+        builder.add(passage=True, year=years[row], day=days[row], values=values)
+    return builder.build()
+
+
+def seal_generation(generation: Path) -> None:
+    """Ready a written generation for publishing: save its facet columns, then make it all durable."""
+    build_columns(generation).save(generation)
+    fsync_tree(generation)
+
+
+def fsync_tree(path: Path) -> None:
+    """Whoosh never fsyncs: make the generation's files and directory entries durable before publishing."""
+    for child in path.iterdir():
+        if child.is_file():
+            fd = os.open(child, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    _fsync_dir(path)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(index_dir: Path, generation: str) -> None:
+    """Make `generation` the one readers open: write CURRENT aside, then rename it over the old one."""
+    temporary = index_dir / f"{CURRENT}.tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write(generation + "\n")
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+
+
+def prune_generations(index_dir: Path, keep: int = KEEP_GENERATIONS) -> list[str]:
+    """Remove unpublished leftovers and all but the newest `keep` published generations."""
+    current = current_generation(index_dir)
+    removed = []
+    published = [p for p in generation_dirs(index_dir) if current and p.name <= current]
+    keep_names = {p.name for p in published[-keep:]}
+    for path in generation_dirs(index_dir):
+        if path.name not in keep_names:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path.name)
+    return removed
+
+
+def open_published(index_dir: Path) -> tuple[str, whoosh_index.Index]:
+    """The published generation's name and its Whoosh index; FileNotFoundError when there is none."""
+    name = current_generation(index_dir)
+    if name is None:
+        raise FileNotFoundError(f"no published index in {index_dir} (run: kb index PATH --index-dir {index_dir})")
+    return name, open_generation(index_dir / name)
