@@ -232,3 +232,24 @@ def status(index_dir: Path) -> None:
         summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in OUTCOMES)
         click.echo(f"last run:    #{state.last_run['run_id']} finished {state.last_run['finished_at']}: {summary}")
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
+
+
+@main.command()
+@index_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=5000, show_default=True)
+def serve(index_dir: Path, host: str, port: int) -> None:
+    """Serve the site over an index, for local use (production: gunicorn, see the README)."""
+    serve_site(index_dir, host, port)
+
+
+def serve_site(index_dir: Path, host: str, port: int) -> None:
+    from kb.index import current_generation
+    from kb.web import create_app
+
+    if current_generation(index_dir) is None:
+        raise click.ClickException(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
+    app = create_app({"INDEX_DIR": str(index_dir.resolve())})
+    click.echo(f"Serving {index_dir} at http://{host}:{port}/  (Ctrl+C stops)")
+    # threaded Werkzeug server: fine for one person; production runs gunicorn
+    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)

@@ -1,0 +1,760 @@
+"""Search: a request from URL parameters -> the data of a results page. No Flask here.
+
+The text query (kb.query) is compiled to a Whoosh query and gives the set of matching passages; facet
+filters from the URL, the date range and all counts use the generation's columns (kb.columns). Several
+values of one facet combine with OR, different facets with AND. A facet's counts are computed with every
+filter but its own, so each value shows how many passages choosing it would give.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from bisect import bisect_left
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+from pathlib import Path
+from threading import Lock
+from urllib.parse import urlencode
+
+import numpy as np
+from whoosh import query as wq
+
+from kb import index as kb_index
+from kb.columns import Columns
+from kb.drugs import DRUG_CLASSES, DRUGS, resolve_drug
+from kb.guidelines import citation_label
+from kb.query import (
+    And,
+    Everything,
+    Filter,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    QueryError,
+    Word,
+    YearRange,
+    parse_query,
+    positive_words,
+)
+
+PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_RESULT_WINDOW = 10_000  # page * per_page may not go past this: deep pages are refused, not slow
+MAX_FILTER_VALUES = 30
+MAX_VALUE_CHARS = 200
+FACET_VALUES_SHOWN = 12
+FACET_VALUES_EXPANDED = 300
+SNIPPET_TOKENS = 48
+SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
+EPOCH = date(1970, 1, 1)
+
+
+class SearchError(ValueError):
+    """A request that is refused (HTTP 400), with the reason in words."""
+
+
+@dataclass(frozen=True)
+class FacetSpec:
+    name: str  # URL parameter
+    label: str
+    column: str  # kb.columns facet ("year" is the year column)
+    field: str  # the kb.query field that filters on it
+
+
+FACETS = (
+    FacetSpec("decision", "Decision", "decision", "decision"),
+    FacetSpec("drug", "Drug", "drug", "drug"),
+    FacetSpec("class", "Drug class", "drug_class", "class"),
+    FacetSpec("category", "Treatment category", "category", "category"),
+    FacetSpec("treatment", "Treatment", "subcategory", "subcategory"),
+    FacetSpec("source", "Guideline source", "guideline_source", "source"),
+    FacetSpec("guideline", "Guideline cited", "guideline", "guideline"),
+    FacetSpec("divergent", "Guidelines of the two sides", "divergent", "divergent"),
+    FacetSpec("specialty", "Reviewer specialty", "specialty", "specialty"),
+    FacetSpec("year", "Decision year", "year", "year"),
+)
+FACET_BY_NAME = {spec.name: spec for spec in FACETS}
+# kb.query field -> index field for Filter nodes
+_INDEX_FIELD = {"drug": "drug", "class": "drug_class", "category": "category", "subcategory": "subcategory",
+                "decision": "decision", "guideline": "guideline", "source": "guideline_source",
+                "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number"}
+_SOURCE_LABELS = {"None": "No evidence cited"}
+_DIVERGENT_LABELS = {"differ": "Different guidelines", "same": "The same guidelines"}
+_CASE_NUMBER = re.compile(r"cm\s*(\d{2})\s*-?\s*(\d{7})", re.I)
+
+
+# --------------------------------------------------------------------------------------------
+# The request
+
+
+@dataclass(frozen=True)
+class SearchRequest:
+    q: str = ""
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (facet name, values), in FACETS order
+    date_from: date | None = None
+    date_to: date | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = PER_PAGE
+    expand: tuple[str, ...] = ()  # facets to show in full
+
+    @classmethod
+    def from_params(cls, params: Mapping) -> SearchRequest:
+        """From a query string's parameters (anything with get and getlist, or a dict of lists)."""
+        get = _getter(params)
+        filters = []
+        total = 0
+        for spec in FACETS:
+            values = tuple(dict.fromkeys(v.strip() for v in get(spec.name) if v.strip()))
+            for value in values:
+                if len(value) > MAX_VALUE_CHARS:
+                    raise SearchError(f"a {spec.label.lower()} value is over {MAX_VALUE_CHARS} characters long")
+            total += len(values)
+            if values:
+                filters.append((spec.name, values))
+        if total > MAX_FILTER_VALUES:
+            raise SearchError(f"{total} filter values; the limit is {MAX_FILTER_VALUES}")
+        sort = (get("sort") or ["relevance"])[-1]
+        if sort not in SORTS:
+            raise SearchError(f"sort must be one of {', '.join(SORTS)}")
+        page = _positive_int(get("page"), "page", 1)
+        per_page = _positive_int(get("per_page"), "per_page", PER_PAGE)
+        if per_page > MAX_PER_PAGE:
+            raise SearchError(f"per_page may be at most {MAX_PER_PAGE}")
+        if page * per_page > MAX_RESULT_WINDOW:
+            raise SearchError(f"page {page} is too deep: results are shown up to number {MAX_RESULT_WINDOW:,}; "
+                              "narrow the search instead")
+        q = (get("q") or [""])[-1]
+        expand = tuple(name for name in (get("expand") or [""])[-1].split(",") if name in FACET_BY_NAME)
+        request = cls(q=q.strip(), filters=tuple(filters), date_from=_date(get("from"), "from", start=True),
+                      date_to=_date(get("to"), "to", start=False), sort=sort, page=page, per_page=per_page,
+                      expand=expand)
+        if request.date_from and request.date_to and request.date_from > request.date_to:
+            raise SearchError("the date range ends before it starts")
+        request.query()  # refuse a bad query now, with its reason
+        return request
+
+    def query(self) -> Node:
+        try:
+            return parse_query(self.q)
+        except QueryError as error:
+            raise SearchError(str(error)) from None
+
+    def values(self, name: str) -> tuple[str, ...]:
+        return dict(self.filters).get(name, ())
+
+    def params(self, **changes) -> list[tuple[str, str]]:
+        """This request as query-string pairs in a canonical order, with `changes` applied."""
+        request = replace(self, **changes)
+        pairs: list[tuple[str, str]] = []
+        if request.q:
+            pairs.append(("q", request.q))
+        for name, values in request.filters:
+            pairs.extend((name, value) for value in values)
+        if request.date_from:
+            pairs.append(("from", request.date_from.isoformat()))
+        if request.date_to:
+            pairs.append(("to", request.date_to.isoformat()))
+        if request.sort != "relevance":
+            pairs.append(("sort", request.sort))
+        if request.per_page != PER_PAGE:
+            pairs.append(("per_page", str(request.per_page)))
+        if request.expand:
+            pairs.append(("expand", ",".join(request.expand)))
+        if request.page != 1:
+            pairs.append(("page", str(request.page)))
+        return pairs
+
+    def query_string(self, **changes) -> str:
+        return "?" + urlencode(self.params(**changes)) if self.params(**changes) else "?"
+
+    def toggled(self, name: str, value: str) -> SearchRequest:
+        """This request with one facet value added or removed, back on page 1."""
+        current = self.values(name)
+        values = tuple(v for v in current if v != value) if value in current else (*current, value)
+        filters = dict(self.filters)
+        filters[name] = values
+        ordered = tuple((spec.name, filters[spec.name]) for spec in FACETS if filters.get(spec.name))
+        return replace(self, filters=ordered, page=1)
+
+
+def _getter(params: Mapping):
+    """name -> every value given for it, from a MultiDict (getlist) or a plain dict of values or lists."""
+    if hasattr(params, "getlist"):
+        return lambda name: [str(v) for v in params.getlist(name)]
+
+    def get(name: str) -> list[str]:
+        value = params.get(name)
+        if value is None:
+            return []
+        return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+    return get
+
+
+def _positive_int(values: list[str], name: str, default: int) -> int:
+    if not values or not values[-1].strip():
+        return default
+    text = values[-1].strip()
+    if not text.isdigit() or len(text) > 7 or int(text) < 1:
+        raise SearchError(f"{name} must be a whole number from 1")
+    return int(text)
+
+
+def _date(values: list[str], name: str, *, start: bool) -> date | None:
+    """YYYY-MM-DD, or YYYY-MM or YYYY for the whole month or year."""
+    if not values or not values[-1].strip():
+        return None
+    text = values[-1].strip()
+    try:
+        if re.fullmatch(r"\d{4}", text):
+            return date(int(text), 1, 1) if start else date(int(text), 12, 31)
+        if re.fullmatch(r"\d{4}-\d{2}", text):
+            year, month = map(int, text.split("-"))
+            first = date(year, month, 1)
+            if start:
+                return first
+            following = date(year + month // 12, month % 12 + 1, 1)
+            return date.fromordinal(following.toordinal() - 1)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise SearchError(f"{name} must be a date such as 2016-12-09 (or 2016-12, or 2016)") from None
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass(frozen=True)
+class Segment:
+    text: str
+    hit: bool = False
+
+
+@dataclass
+class Hit:
+    passage_id: str
+    letter_id: str
+    case_number: str | None
+    ordinal: int
+    heading: str
+    decision: str
+    decision_date: str | None
+    drugs: list[dict]  # {"generic", "class", "label"}
+    category: str
+    subcategory: str | None
+    guidelines_ca: list[dict]  # {"id", "label"}
+    guidelines_reviewer: list[dict]
+    snippet: list[Segment]
+    synthetic: bool = False
+    score: float | None = None
+
+
+@dataclass
+class SearchResults:
+    request: SearchRequest
+    total: int
+    hits: list[Hit]
+    facets: list[dict]  # {name, label, values: [{value, label, count, selected, toggle}], more, expand}
+    active: list[dict]  # {label, remove}: the filters in words, each with the query string that removes it
+    highlight: list[str]  # words to highlight on the letter page
+    generation: str
+    pages: int = 0
+    sorts: list[dict] = field(default_factory=list)
+    previous: str | None = None
+    next: str | None = None
+    synthetic: bool = False
+
+
+# --------------------------------------------------------------------------------------------
+# The index, opened for searching
+
+
+@dataclass
+class _Generation:
+    name: str
+    index: object  # whoosh FileIndex
+    columns: Columns
+    passage_ids: dict[str, int] | None = None
+    synthetic: bool = False
+
+
+class SearchIndex:
+    """The published index, opened for searching; a newly published generation is picked up on the next
+    request. Thread-safe: each search opens its own Whoosh searcher."""
+
+    def __init__(self, index_dir: Path):
+        self.index_dir = Path(index_dir)
+        self._lock = Lock()
+        self._generation: _Generation | None = None
+
+    def generation(self) -> _Generation:
+        name = kb_index.current_generation(self.index_dir)
+        if name is None:
+            raise FileNotFoundError(f"no index in {self.index_dir} (run: kb index PATH --index-dir {self.index_dir})")
+        current = self._generation
+        if current is not None and current.name == name:
+            return current
+        with self._lock:
+            if self._generation is None or self._generation.name != name:
+                path = self.index_dir / name
+                index = kb_index.open_generation(path)
+                columns = Columns.load(path)
+                with index.searcher() as searcher:
+                    synthetic = bool(len(searcher.search(wq.Term("synthetic", True), limit=1)))
+                old, self._generation = self._generation, _Generation(name, index, columns, synthetic=synthetic)
+                if old is not None:
+                    old.index.close()
+            return self._generation
+
+    def close(self) -> None:
+        if self._generation is not None:
+            self._generation.index.close()
+            self._generation = None
+
+    def search(self, request: SearchRequest) -> SearchResults:
+        generation = self.generation()
+        with generation.index.searcher() as searcher:
+            return _Search(generation, searcher, request).run()
+
+    def rows(self, request: SearchRequest, limit: int) -> Iterator[dict]:
+        """Every matching passage (up to `limit`) as a flat row, in the request's order: for CSV export."""
+        generation = self.generation()
+        with generation.index.searcher() as searcher:
+            run = _Search(generation, searcher, request)
+            for docnum in run.ordered_rows(limit):
+                yield _flat_row(searcher.stored_fields(int(docnum)))
+
+    def letter(self, letter_id: str) -> dict | None:
+        """The stored letter record (the letter page's data), or None."""
+        generation = self.generation()
+        with generation.index.searcher() as searcher:
+            fields = searcher.document(kind=kb_index.LETTER, letter_id=letter_id)
+        return json.loads(fields["data"]) if fields is not None else None
+
+
+def _flat_row(fields: Mapping) -> dict:
+    when = fields.get("decision_date")
+    return {
+        "passage_id": fields["passage_id"],
+        "case_number": fields.get("case_number") or "",
+        "item": fields.get("ordinal"),
+        "decision_date": when.date().isoformat() if when else "",
+        "heading": fields.get("heading", ""),
+        "decision": fields.get("decision", ""),
+        "drugs": fields.get("drug", "").replace(",", "; "),
+        "drug_classes": fields.get("drug_class", "").replace(",", "; "),
+        "category": fields.get("category", ""),
+        "subcategory": fields.get("subcategory", ""),
+        "claims_administrator_guidelines": "; ".join(
+            citation_label(i) for i in fields.get("guideline_ca", "").split(",") if i),
+        "reviewer_guidelines": "; ".join(citation_label(i) for i in fields.get("guideline_reviewer", "").split(",") if i),
+        "reviewer_specialties": fields.get("specialty", "").replace(",", "; "),
+        "rationale": " ".join(fields.get("rationale", "").split()),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# One search
+
+
+class _Search:
+    def __init__(self, generation: _Generation, searcher, request: SearchRequest):
+        self.generation = generation
+        self.columns = generation.columns
+        self.searcher = searcher
+        self.request = request
+        self.compiler = _Compiler(self._resolve_value)
+        node = request.query()
+        self.text_query = None if isinstance(node, Everything) else self.compiler.compile(node)
+        self.highlight_words = self.compiler.words
+        self.text_mask = self._text_mask()
+        self.filter_masks = {name: self._facet_mask(name, values) for name, values in request.filters}
+        self.date_mask = self._date_mask()
+        self.mask = self.text_mask & self.date_mask
+        for mask in self.filter_masks.values():
+            self.mask &= mask
+
+    # matching
+
+    def _text_mask(self) -> np.ndarray:
+        passage = self.columns.passage
+        if self.text_query is None:
+            return passage.copy()
+        mask = np.zeros(len(passage), dtype=bool)
+        docnums = np.fromiter(self.searcher.docs_for_query(self.text_query), dtype=np.int64)
+        mask[docnums[docnums < len(mask)]] = True
+        return mask & passage
+
+    def _date_mask(self) -> np.ndarray:
+        mask = np.ones(self.columns.rows, dtype=bool)
+        if self.request.date_from:
+            mask &= self.columns.day >= (self.request.date_from - EPOCH).days
+        if self.request.date_to:
+            mask &= (self.columns.day <= (self.request.date_to - EPOCH).days) & (self.columns.day >= 0)
+        return mask
+
+    def _facet_mask(self, name: str, values: tuple[str, ...]) -> np.ndarray:
+        spec = FACET_BY_NAME[name]
+        if spec.column == "year":
+            years = [int(v) for v in values if v.isdigit()]
+            return np.isin(self.columns.year, years) if years else np.zeros(self.columns.rows, dtype=bool)
+        wanted = [self._resolve_value(spec.field, value) for value in values]
+        if name == "drug":
+            self.highlight_words.extend(w for v in wanted for w in _drug_names(v))
+        return self.columns.facets[spec.column].rows_with(wanted)
+
+    def _resolve_value(self, query_field: str, value: str) -> str:
+        """A value as typed ("soma", "opioids", "overturned") -> the value stored in the index."""
+        if query_field == "drug":
+            entry = resolve_drug(value)
+            return entry.generic if entry else value
+        if query_field == "case":
+            match = _CASE_NUMBER.fullmatch(value.strip())
+            return f"CM{match.group(1)}-{match.group(2)}" if match else value
+        facet = self.columns.facets.get(_COLUMN_OF_QUERY_FIELD.get(query_field, ""))
+        known = facet.values.tolist() if facet is not None else []
+        if query_field == "class":
+            known = [*known, *DRUG_CLASSES]
+        if value in known:
+            return value
+        folded = {k.casefold(): k for k in known}
+        return folded.get(value.casefold(), value)
+
+    # counting and ordering
+
+    def _facet(self, spec: FacetSpec) -> dict:
+        base = self.text_mask & self.date_mask
+        for name, mask in self.filter_masks.items():
+            if name != spec.name:
+                base &= mask
+        selected = self.request.values(spec.name)
+        if spec.column == "year":
+            counts = np.bincount(self.columns.year[base].astype(np.int64), minlength=1)
+            pairs = [(str(y), int(c)) for y, c in enumerate(counts) if c and y]
+        else:
+            facet = self.columns.facets[spec.column]
+            counts = facet.counts(base)
+            nonzero = np.flatnonzero(counts)
+            pairs = [(str(facet.values[i]), int(counts[i])) for i in nonzero]
+        resolved = {self._resolve_value(spec.field, v) if spec.column != "year" else v: v for v in selected}
+        count_of = dict(pairs)
+        for value in resolved:
+            count_of.setdefault(value, 0)
+        if spec.column == "year":
+            ordered = sorted(count_of.items(), key=lambda kv: kv[0], reverse=True)
+        else:
+            ordered = sorted(count_of.items(), key=lambda kv: (-kv[1], _facet_label(spec, kv[0]).casefold()))
+        expanded = spec.name in self.request.expand
+        limit = FACET_VALUES_EXPANDED if expanded else FACET_VALUES_SHOWN
+        shown = ordered[:limit] + [kv for kv in ordered[limit:] if kv[0] in resolved]
+        values = []
+        for value, count in shown:
+            typed = resolved.get(value, value)
+            values.append({
+                "value": value,
+                "label": _facet_label(spec, value),
+                "count": count,
+                "selected": value in resolved,
+                "toggle": self.request.toggled(spec.name, typed).query_string(),
+            })
+        expand = tuple(n for n in self.request.expand if n != spec.name) if expanded else (*self.request.expand,
+                                                                                             spec.name)
+        return {
+            "name": spec.name,
+            "label": spec.label,
+            "values": values,
+            "more": max(0, len(ordered) - len(shown)),
+            "expand": self.request.query_string(expand=expand) if len(ordered) > FACET_VALUES_SHOWN else None,
+            "expanded": expanded,
+        }
+
+    def ordered_rows(self, limit: int) -> np.ndarray:
+        """Matching rows in the requested order, at most `limit` of them."""
+        rows = np.flatnonzero(self.mask)
+        if self.request.sort == "relevance" and self.text_query is not None:
+            allowed = set(rows.tolist())
+            results = self.searcher.search(self.text_query, filter=allowed, limit=min(limit, len(rows)) or 1)
+            self._scores = {hit.docnum: hit.score for hit in results}
+            return np.asarray([hit.docnum for hit in results], dtype=np.int64)[:limit]
+        days = self.columns.day[rows]
+        if self.request.sort == "oldest":
+            order = np.lexsort((rows, np.where(days < 0, np.iinfo(np.int32).max, days)))
+        else:  # newest first, also for relevance without a text query
+            order = np.lexsort((rows, -days))
+        return rows[order][:limit]
+
+    def run(self) -> SearchResults:
+        request = self.request
+        total = int(self.mask.sum())
+        offset = (request.page - 1) * request.per_page
+        self._scores: dict[int, float] = {}
+        page_rows = self.ordered_rows(offset + request.per_page)[offset:] if total else np.array([], dtype=np.int64)
+        words = list(dict.fromkeys(self.highlight_words))
+        hits = [self._hit(int(row), words) for row in page_rows]
+        pages = max(1, -(-total // request.per_page))
+        pages_reachable = min(pages, MAX_RESULT_WINDOW // request.per_page)
+        return SearchResults(
+            request=request,
+            total=total,
+            hits=hits,
+            facets=[self._facet(spec) for spec in FACETS],
+            active=self._active(),
+            highlight=words,
+            generation=self.generation.name,
+            pages=pages,
+            sorts=[{"value": key, "label": label, "selected": key == request.sort,
+                    "url": request.query_string(sort=key, page=1)} for key, label in SORTS.items()],
+            previous=request.query_string(page=request.page - 1) if request.page > 1 else None,
+            next=request.query_string(page=request.page + 1) if request.page < pages_reachable else None,
+            synthetic=self.generation.synthetic,
+        )
+
+    def _hit(self, docnum: int, words: list[str]) -> Hit:
+        fields = self.searcher.stored_fields(docnum)
+        when = fields.get("decision_date")
+        return Hit(
+            passage_id=fields["passage_id"],
+            letter_id=fields["letter_id"],
+            case_number=fields.get("case_number") or None,
+            ordinal=fields["ordinal"],
+            heading=fields["heading"],
+            decision=fields["decision"],
+            decision_date=when.date().isoformat() if when else None,
+            drugs=[{"generic": g, "class": c, "label": _drug_label(g)}
+                   for g, c in zip(_split(fields.get("drug")), _classes_per_drug(fields))],
+            category=fields.get("category", ""),
+            subcategory=fields.get("subcategory") or None,
+            guidelines_ca=[{"id": i, "label": citation_label(i)} for i in _split(fields.get("guideline_ca"))],
+            guidelines_reviewer=[{"id": i, "label": citation_label(i)}
+                                 for i in _split(fields.get("guideline_reviewer"))],
+            snippet=snippet(fields.get("rationale", ""), words),
+            synthetic=bool(fields.get("synthetic")),
+            score=self._scores.get(docnum),
+        )
+
+    def _active(self) -> list[dict]:
+        request = self.request
+        active = []
+        if request.q:
+            active.append({"label": f"Text: {request.q}", "remove": request.query_string(q="", page=1)})
+        for name, values in request.filters:
+            spec = FACET_BY_NAME[name]
+            for value in values:
+                stored = self._resolve_value(spec.field, value) if spec.column != "year" else value
+                active.append({"label": f"{spec.label}: {_facet_label(spec, stored)}",
+                               "remove": request.toggled(name, value).query_string()})
+        if request.date_from or request.date_to:
+            span = " ".join(part for part in (
+                f"from {request.date_from.isoformat()}" if request.date_from else "",
+                f"to {request.date_to.isoformat()}" if request.date_to else "") if part)
+            active.append({"label": f"Decided {span}",
+                           "remove": request.query_string(date_from=None, date_to=None, page=1)})
+        return active
+
+
+_COLUMN_OF_QUERY_FIELD = {spec.field: spec.column for spec in FACETS} | {"state": "state"}
+
+
+class _Compiler:
+    """The query tree -> a Whoosh query, collecting the words a match should show highlighted.
+
+    `resolve(field, value)` maps a typed filter value to the stored one ("overturned" -> "Overturned").
+    """
+
+    def __init__(self, resolve):
+        self.resolve = resolve
+        self.words: list[str] = []
+
+    def compile(self, node: Node):
+        if isinstance(node, Word):
+            return self._word(node)
+        if isinstance(node, Phrase):
+            return self._phrase(node.words, node.field)
+        if isinstance(node, Filter):
+            return self._filter(node)
+        if isinstance(node, YearRange):
+            return wq.NumericRange("year", node.start, node.end)
+        if isinstance(node, Not):
+            return wq.And([wq.Term("kind", kb_index.PASSAGE), wq.Not(self.compile(node.child))])
+        if isinstance(node, And):
+            positives = [self.compile(c) for c in node.children if not isinstance(c, Not)]
+            negatives = [self.compile(c.child) for c in node.children if isinstance(c, Not)]
+            base = wq.And(positives) if positives else wq.Term("kind", kb_index.PASSAGE)
+            return wq.AndNot(base, wq.Or(negatives)) if negatives else base
+        if isinstance(node, Or):
+            return wq.Or([self.compile(c) for c in node.children])
+        return wq.Term("kind", kb_index.PASSAGE)  # Everything
+
+    @staticmethod
+    def _fields(field: str | None) -> tuple[str, ...]:
+        return (field,) if field else ("heading", "rationale")
+
+    def _word(self, node: Word):
+        if node.prefix:
+            self.words.append(node.text + "*")
+            return wq.Or([wq.Prefix(f, node.text) for f in self._fields(node.field)])
+        tokens = [t.text for t in kb_index.TEXT_ANALYZER(node.text)]
+        if not tokens:
+            return wq.NullQuery
+        if len(tokens) > 1:
+            return self._phrase(tuple(node.text.split()), node.field)
+        self.words.append(node.text)
+        text = wq.Or([wq.Term(f, tokens[0]) for f in self._fields(node.field)])
+        entry = resolve_drug(node.text) if node.field is None else None
+        if entry is None:
+            return text
+        # a drug typed by brand or generic finds both: its heading's drug, and any of its names in the text
+        names = _drug_names(entry.generic)
+        self.words.extend(names)
+        alternatives = [text, wq.Term("drug", entry.generic)]
+        alternatives += [self._phrase(tuple(name.split()), None, highlight=False) for name in names]
+        return wq.Or(alternatives)
+
+    def _phrase(self, words: tuple[str, ...], field: str | None, *, highlight: bool = True):
+        tokens = [t.text for t in kb_index.TEXT_ANALYZER(" ".join(words))]
+        if highlight:
+            self.words.append(" ".join(words))
+        if not tokens:
+            return wq.NullQuery
+        if len(tokens) == 1:
+            return wq.Or([wq.Term(f, tokens[0]) for f in self._fields(field)])
+        return wq.Or([wq.Phrase(f, tokens) for f in self._fields(field)])
+
+    def _filter(self, node: Filter):
+        value = self.resolve(node.field, node.value)
+        if node.field == "drug":
+            self.words.extend(_drug_names(value))
+        return wq.Term(_INDEX_FIELD[node.field], value)
+
+
+def highlight_words(request: SearchRequest) -> list[str]:
+    """The words a search for `request` highlights, without running it (the letter page uses them)."""
+    compiler = _Compiler(lambda field, value: (resolve_drug(value).generic if field == "drug" and resolve_drug(value)
+                                                else value))
+    node = request.query()
+    if not isinstance(node, Everything):
+        compiler.compile(node)
+    for value in request.values("drug"):
+        entry = resolve_drug(value)
+        compiler.words.extend(_drug_names(entry.generic if entry else value))
+    return list(dict.fromkeys(compiler.words))
+
+
+def _split(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
+
+
+def _classes_per_drug(fields: Mapping) -> list[str]:
+    # drug_class holds each class once; a drug's class comes from the table, the stored list as fallback
+    classes = _split(fields.get("drug_class"))
+    return [DRUGS[g].drug_class if g in DRUGS else (classes[0] if classes else "")
+            for g in _split(fields.get("drug"))]
+
+
+def _drug_label(generic: str) -> str:
+    entry = DRUGS.get(generic)
+    brand = f" ({entry.brands[0]})" if entry and entry.brands else ""
+    return f"{generic}{brand}"
+
+
+def _drug_names(generic: str) -> list[str]:
+    entry = DRUGS.get(generic)
+    if entry is None:
+        return [generic]
+    return list(dict.fromkeys([entry.generic, *entry.brands, *entry.synonyms]))
+
+
+def _facet_label(spec: FacetSpec, value: str) -> str:
+    if spec.name == "drug":
+        return _drug_label(value)
+    if spec.name == "guideline":
+        return citation_label(value)
+    if spec.name == "source":
+        return _SOURCE_LABELS.get(value, value)
+    if spec.name == "divergent":
+        return _DIVERGENT_LABELS.get(value, value)
+    return value
+
+
+# --------------------------------------------------------------------------------------------
+# Snippets
+
+
+def snippet(text: str, words: list[str], *, size: int | None = SNIPPET_TOKENS) -> list[Segment]:
+    """The stretch of `text` with the most query matches, split into plain and matching segments.
+
+    Matching compares stems (the index's analyzer), so "tapering" marks "taper"; a phrase (several words)
+    marks only where its words occur in a row; a word ending in "*" marks every word starting so.
+    Segments carry plain text: the template escapes them. `size=None` keeps the whole text.
+    """
+    if not text:
+        return []
+    if size is None:
+        size = len(text) + 1
+    tokens = [(t.startchar, t.endchar, t.text) for t in kb_index.TEXT_ANALYZER(text, chars=True)]
+    if not tokens:
+        return [Segment(_squash(text[:300]))]
+    hits = sorted(_matching_tokens([stem for _, _, stem in tokens], words))
+    first = 0
+    if hits:
+        # the window starting at some hit that holds the most hits; a little context before it
+        counts = [bisect_left(hits, start + size) - i for i, start in enumerate(hits)]
+        first = max(0, hits[counts.index(max(counts))] - size // 4)
+    last = min(len(tokens), first + size) - 1
+    begin = 0 if first == 0 else tokens[first][0]
+    end = len(text) if last == len(tokens) - 1 else tokens[last][1]
+    segments: list[Segment] = [Segment("… ")] if begin > 0 else []
+    position = begin
+    hit_set = set(hits)
+    i = first
+    while i <= last:
+        if i not in hit_set:
+            i += 1
+            continue
+        run_end = i
+        while run_end + 1 <= last and run_end + 1 in hit_set:  # "not medically necessary" is one mark
+            run_end += 1
+        start, stop = tokens[i][0], tokens[run_end][1]
+        if start > position:
+            segments.append(Segment(_squash(text[position:start])))
+        segments.append(Segment(_squash(text[start:stop]), hit=True))
+        position = stop
+        i = run_end + 1
+    if end > position:
+        segments.append(Segment(_squash(text[position:end])))
+    if end < len(text):
+        segments.append(Segment(" …"))
+    return segments
+
+
+def _matching_tokens(stems: list[str], words: list[str]) -> set[int]:
+    """Positions of the tokens that match a highlight word, phrase or prefix."""
+    singles: set[str] = set()
+    prefixes: list[str] = []
+    phrases: list[tuple[str, ...]] = []
+    for word in words:
+        if word.endswith("*"):
+            prefixes.append(word[:-1].lower())
+            continue
+        analysed = tuple(t.text for t in kb_index.TEXT_ANALYZER(word))
+        if len(analysed) == 1:
+            singles.add(analysed[0])
+        elif analysed:
+            phrases.append(analysed)
+    found = {i for i, stem in enumerate(stems) if stem in singles or (prefixes and stem.startswith(tuple(prefixes)))}
+    for phrase in phrases:
+        width = len(phrase)
+        for i in range(len(stems) - width + 1):
+            if stems[i] == phrase[0] and tuple(stems[i : i + width]) == phrase:
+                found.update(range(i, i + width))
+    return found
+
+
+def _squash(text: str) -> str:
+    """Line breaks in a rationale are the PDF's wrapping: one space, keeping an edge space if there was one."""
+    inner = " ".join(text.split())
+    return (" " if text[:1].isspace() else "") + inner + (" " if text[-1:].isspace() and inner else "")

@@ -1,0 +1,126 @@
+"""The site: one app factory, `create_app(config=None)`.
+
+Configuration comes from the defaults below, then `KB_*` environment variables (KB_INDEX_DIR=/srv/index),
+then the mapping passed in (tests). The index is opened once per app (kb.search.SearchIndex picks up a
+newly published generation by itself); each request opens and closes its own Whoosh searcher.
+
+    gunicorn -w 4 -b 127.0.0.1:8000 --timeout 30 'kb.web:create_app()'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask, current_app, render_template, request
+
+from kb.search import SearchError, SearchIndex
+
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGED_SITE = Path(__file__).resolve().parents[1] / "_site"  # where the wheel puts templates/ and static/
+
+DEFAULTS = {
+    "INDEX_DIR": "index",
+    "CSV_MAX_ROWS": 10_000,
+    "SITE_NAME": "imr-kb",
+    "DEBUG": False,
+    "TESTING": False,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # cite-check posts a brief's text; nothing bigger is accepted
+}
+
+# No inline script or style anywhere: the pages work with JavaScript off, and static/app.js adds the rest.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+    "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _site_dir(name: str) -> Path:
+    """templates/ and static/ at the top of a checkout, or inside the installed package."""
+    checkout = ROOT / name
+    return checkout if checkout.is_dir() else PACKAGED_SITE / name
+
+
+def create_app(config: Mapping | None = None) -> Flask:
+    app = Flask("kb", template_folder=str(_site_dir("templates")), static_folder=str(_site_dir("static")))
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("KB")
+    if config:
+        app.config.update(config)
+    app.extensions["kb.index"] = SearchIndex(Path(app.config["INDEX_DIR"]))
+
+    from kb.web import letter_views, search_views
+
+    app.register_blueprint(search_views.blueprint)
+    app.register_blueprint(letter_views.blueprint)
+    app.after_request(_security_headers)
+    app.context_processor(_site_context)
+    app.register_error_handler(SearchError, _bad_request)
+    app.register_error_handler(400, _bad_request)
+    app.register_error_handler(404, _not_found)
+    app.register_error_handler(405, _not_found)
+    app.register_error_handler(FileNotFoundError, _no_index)
+    app.register_error_handler(500, _server_error)
+    return app
+
+
+def search_index() -> SearchIndex:
+    return current_app.extensions["kb.index"]
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def _security_headers(response):
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response
+
+
+# The main navigation, (endpoint, label), in order.
+NAV_LINKS: list[tuple[str, str]] = []
+
+
+def _site_context() -> dict:
+    return {"site_name": current_app.config["SITE_NAME"], "nav_links": NAV_LINKS, "synthetic": _synthetic()}
+
+
+def _synthetic() -> bool:
+    """Whether the published index holds synthetic letters (every page then says so)."""
+    try:
+        return search_index().generation().synthetic
+    except (FileNotFoundError, OSError):
+        return False
+
+
+def _error(status: int, title: str, message: str):
+    if wants_json():
+        return {"version": 1, "error": {"status": status, "title": title, "message": message}}, status
+    return render_template("error.html", status=status, title=title, message=message), status
+
+
+def _bad_request(error):
+    message = str(error) if isinstance(error, SearchError) else getattr(error, "description", str(error))
+    return _error(400, "This request cannot be answered", message)
+
+
+def _not_found(error):
+    return _error(404, "Not found", "There is no page here. Letters are found at /letters/<case number>, "
+                                    "such as /letters/CM16-0213037.")
+
+
+def _no_index(error):
+    return _error(503, "No index yet", str(error))
+
+
+def _server_error(error):
+    # Never a traceback: the log has it; the reader gets a sentence.
+    return _error(500, "Something went wrong", "The server could not answer this request. Try again later.")

@@ -1,0 +1,175 @@
+"""Letter pages: the whole letter, a permalink per item, a brief-ready citation, the original PDF, JSON."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+
+from kb.ingest import ORIGINALS
+from kb.pool import original_path
+from kb.search import SearchError, SearchRequest, highlight_words, snippet
+from kb.web import search_index
+from kb.web.search_views import letter_url, search_url
+
+blueprint = Blueprint("letters", __name__)
+
+# Case numbers, also written lower case, with spaces or without the dash; content ids of letters without one.
+_CASE = re.compile(r"cm\s*(\d{2})\s*-?\s*(\d{7})", re.I)
+_CONTENT_ID = re.compile(r"L-[0-9a-f]{12}")
+_MONTHS = ("Jan.", "Feb.", "Mar.", "Apr.", "May", "June", "July", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
+
+
+def canonical_letter_id(raw: str) -> str | None:
+    """'cm16 0213037' -> 'CM16-0213037'; a content id as is; None for anything else."""
+    case = _CASE.fullmatch(raw.strip())
+    if case:
+        return f"CM{case.group(1)}-{case.group(2)}"
+    return raw if _CONTENT_ID.fullmatch(raw) else None
+
+
+def bluebook_date(iso: str | None) -> str | None:
+    """'2016-12-09' -> 'Dec. 9, 2016' (the month abbreviations briefs use)."""
+    if not iso:
+        return None
+    day = date.fromisoformat(iso)
+    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
+
+
+def brief_citation(record: dict, item: dict, permalink: str) -> str:
+    """Cal. DWC IMR Final Determination, Case No. CM16-0213037, item 2 (Carisoprodol 350mg #60: Upheld)
+    (Dec. 9, 2016), <permalink>"""
+    requested = item["partial"]["disputed"] if item.get("partial") else item["heading"]
+    case = f"Case No. {record['case_number']}" if record.get("case_number") else f"Letter {record['letter_id']}"
+    when = bluebook_date(record.get("decision_date")) or "date unknown"
+    return (f"Cal. DWC IMR Final Determination, {case}, item {item['ordinal']} ({requested}: {item['decision']}) "
+            f"({when}), {permalink}")
+
+
+def _load(raw_id: str) -> tuple[str, dict]:
+    letter_id = canonical_letter_id(raw_id)
+    if letter_id is None:
+        abort(404)
+    record = search_index().letter(letter_id)
+    if record is None:
+        abort(404)
+    return letter_id, record
+
+
+def _original(record: dict) -> Path | None:
+    source = record.get("source") or {}
+    if source.get("kind") != "pdf" or not re.fullmatch(r"[0-9a-f]{64}", source.get("sha256", "")):
+        return None
+    path = original_path(Path(current_app.config["INDEX_DIR"]) / ORIGINALS, source["sha256"])
+    return path if path.is_file() else None
+
+
+def _highlights() -> list[str]:
+    """The words of the search the reader came from (?q=...&drug=...), to mark on the page."""
+    if not request.args:
+        return []
+    try:
+        return highlight_words(SearchRequest.from_params(request.args))
+    except SearchError:
+        return []
+
+
+def _citation_links(citations: list[dict]) -> list[dict]:
+    return [{"id": c["id"], "label": c["label"], "url": search_url(f"?guideline={c['id']}")} for c in citations]
+
+
+def letter_view(record: dict, words: list[str]) -> dict:
+    """Everything the letter page shows, ready for the template."""
+    letter_id = record["letter_id"]
+    items = []
+    for item in record["items"]:
+        permalink = letter_url(letter_id, item["ordinal"], external=True)
+        items.append({
+            "ordinal": item["ordinal"],
+            "anchor": f"item-{item['ordinal']}",
+            "heading": item["heading"],
+            "decision": item["decision"],
+            "partial": item.get("partial"),
+            "category": item["category"],
+            "subcategory": item.get("subcategory"),
+            "category_url": search_url(f"?category={item['category']}"),
+            "drugs": [{"label": d["generic"] + (f" ({d['brand']})" if d.get("brand") else ""),
+                       "class": d["class"], "strength": d.get("strength"), "quantity": d.get("quantity"),
+                       "url": search_url(f"?drug={d['generic']}")} for d in item["drugs"]],
+            "claims_administrator_guideline": item["claims_administrator_guideline"],
+            "reviewer_guideline": item["reviewer_guideline"],
+            "guidelines_ca": _citation_links(item["guidelines"]["claims_administrator"]),
+            "guidelines_reviewer": _citation_links(item["guidelines"]["reviewer"]),
+            "rationale": [s.__dict__ for s in snippet(item["rationale"], words, size=None)],
+            "permalink": permalink,
+            "citation": brief_citation(record, item, permalink),
+        })
+    reviewer = record.get("reviewer") or {}
+    return {
+        "letter_id": letter_id,
+        "title": record.get("case_number") or f"Letter {letter_id}",
+        "case_number": record.get("case_number"),
+        "synthetic": record.get("synthetic", False),
+        "permalink": letter_url(letter_id, external=True),
+        "header": [(label, value) for label, value in (
+            ("Decision date", bluebook_date(record.get("decision_date"))),
+            ("Date assigned", bluebook_date(record.get("date_assigned"))),
+            ("Date of injury", bluebook_date(record.get("date_of_injury"))),
+            ("UR denial date", bluebook_date(record.get("ur_denial_date"))),
+            ("Application received", bluebook_date(record.get("application_received"))),
+            ("Priority", record.get("priority")),
+        ) if value],
+        "specialties": [{"label": s, "url": search_url(f"?specialty={s}")} for s in reviewer.get("specialties", [])],
+        "states": reviewer.get("states", []),
+        "summary": [s.__dict__ for s in snippet(record.get("summary") or "", words, size=None)],
+        "items": items,
+        "highlighted": bool(words),
+    }
+
+
+@blueprint.get("/letters/<letter_id>")
+def letter(letter_id: str):
+    canonical, record = _load(letter_id)
+    if canonical != letter_id:
+        return redirect(url_for("letters.letter", letter_id=canonical, **request.args), code=301)
+    view = letter_view(record, _highlights())
+    original = _original(record)
+    view["original_url"] = url_for("letters.original", letter_id=letter_id) if original else None
+    view["json_url"] = url_for("letters.letter_json", letter_id=letter_id)
+    view["plain_url"] = url_for("letters.letter", letter_id=letter_id)
+    return render_template("letter.html", letter=view)
+
+
+@blueprint.get("/letters/<letter_id>/items/<int:ordinal>")
+def item(letter_id: str, ordinal: int):
+    canonical, record = _load(letter_id)
+    if not 1 <= ordinal <= len(record["items"]):
+        abort(404)
+    target = url_for("letters.letter", letter_id=canonical, **request.args)
+    return redirect(f"{target}#item-{ordinal}", code=302)
+
+
+@blueprint.get("/letters/<letter_id>/original.pdf")
+def original(letter_id: str):
+    _, record = _load(letter_id)
+    path = _original(record)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="application/pdf", download_name=f"{record['letter_id']}.pdf")
+
+
+@blueprint.get("/api/letters/<letter_id>")
+def letter_json(letter_id: str):
+    letter_id, record = _load(letter_id)
+    view = letter_view(record, [])
+    public = {key: value for key, value in record.items() if key not in ("source", "summary_span")}
+    public["source"] = {key: (record.get("source") or {}).get(key) for key in ("kind", "sha256", "pages")}
+    public["url"] = view["permalink"]
+    public["original_pdf"] = (request.host_url.rstrip("/") + url_for("letters.original", letter_id=letter_id)
+                              if _original(record) else None)
+    for item, shown in zip(public["items"], view["items"]):
+        item["url"] = shown["permalink"]
+        item["citation"] = shown["citation"]
+    return {"version": 1, "letter": public}

@@ -1,0 +1,199 @@
+"""The search page, its JSON twin and its CSV export: three views of one SearchRequest."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from urllib.parse import urlencode
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
+
+from kb.search import SearchRequest, SearchResults
+from kb.web import search_index
+
+blueprint = Blueprint("search", __name__)
+
+API_VERSION = 1
+CSV_COLUMNS = ("passage_id", "case_number", "item", "decision_date", "heading", "decision", "drugs", "drug_classes",
+               "category", "subcategory", "claims_administrator_guidelines", "reviewer_guidelines",
+               "reviewer_specialties", "rationale", "url")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def search_url(query_string: str | None) -> str | None:
+    """A query string from kb.search -> the search page's URL."""
+    if query_string is None:
+        return None
+    return url_for("search.search") + (query_string if query_string != "?" else "")
+
+
+def letter_url(letter_id: str, ordinal: int | None = None, *, external: bool = False, highlight: str = "") -> str:
+    """The permalink of a letter, or of one of its items (which lands on the item's anchor)."""
+    if ordinal is None:
+        return url_for("letters.letter", letter_id=letter_id, _external=external) + highlight
+    return url_for("letters.item", letter_id=letter_id, ordinal=ordinal, _external=external) + highlight
+
+
+def _hit_view(hit, highlight: str) -> dict:
+    return {
+        **hit.__dict__,
+        "snippet": [segment.__dict__ for segment in hit.snippet],
+        "permalink": letter_url(hit.letter_id, hit.ordinal, external=True),
+        "url": letter_url(hit.letter_id, hit.ordinal, highlight=highlight),
+        "drugs": [{**drug, "url": search_url(f"?drug={drug['generic']}")} for drug in hit.drugs],
+        "guidelines_ca": [{**g, "url": search_url(f"?guideline={g['id']}")} for g in hit.guidelines_ca],
+        "guidelines_reviewer": [{**g, "url": search_url(f"?guideline={g['id']}")} for g in hit.guidelines_reviewer],
+    }
+
+
+def _highlight_params(search_request: SearchRequest) -> str:
+    """What a result link carries so the letter page can highlight the same words."""
+    pairs = [("q", search_request.q)] if search_request.q else []
+    pairs += [("drug", value) for value in search_request.values("drug")]
+    return "?" + urlencode(pairs) if pairs else ""
+
+
+def _page_view(results: SearchResults) -> dict:
+    highlight = _highlight_params(results.request)
+    return {
+        "results": results,
+        "request": results.request,
+        "hits": [_hit_view(hit, highlight) for hit in results.hits],
+        "facets": [
+            {**facet,
+             "values": [{**value, "url": search_url(value["toggle"])} for value in facet["values"]],
+             "expand_url": search_url(facet["expand"])}
+            for facet in results.facets
+        ],
+        "active": [{**item, "url": search_url(item["remove"])} for item in results.active],
+        "sorts": [{**sort, "url": search_url(sort["url"])} for sort in results.sorts],
+        "previous_url": search_url(results.previous),
+        "next_url": search_url(results.next),
+        "json_url": url_for("search.search_json") + _params_suffix(results.request),
+        "csv_url": url_for("search.search_csv") + _params_suffix(results.request),
+        "clear_url": url_for("search.search"),
+    }
+
+
+def _params_suffix(search_request: SearchRequest) -> str:
+    query_string = search_request.query_string(page=1)
+    return "" if query_string == "?" else query_string
+
+
+@blueprint.get("/")
+@blueprint.get("/search")
+def search():
+    search_request = SearchRequest.from_params(request.args)
+    if any(not value.strip() for value in request.args.values()):
+        # the form sends its empty fields ("from=&to="): show the same search under its canonical URL
+        return redirect(search_url(search_request.query_string()), code=302)
+    results = search_index().search(search_request)
+    return render_template("search.html", **_page_view(results))
+
+
+@blueprint.get("/api/search")
+def search_json():
+    search_request = SearchRequest.from_params(request.args)
+    results = search_index().search(search_request)
+    return search_document(results)
+
+
+def search_document(results: SearchResults) -> dict:
+    """The JSON shape of a results page (documented in the README, "JSON API")."""
+    req = results.request
+    view = _page_view(results)
+    return {
+        "version": API_VERSION,
+        "generation": results.generation,
+        "request": {
+            "q": req.q,
+            "filters": {name: list(values) for name, values in req.filters},
+            "from": req.date_from.isoformat() if req.date_from else None,
+            "to": req.date_to.isoformat() if req.date_to else None,
+            "sort": req.sort,
+            "page": req.page,
+            "per_page": req.per_page,
+        },
+        "total": results.total,
+        "pages": results.pages,
+        "hits": [
+            {
+                "passage_id": hit["passage_id"],
+                "letter_id": hit["letter_id"],
+                "case_number": hit["case_number"],
+                "item": hit["ordinal"],
+                "heading": hit["heading"],
+                "decision": hit["decision"],
+                "decision_date": hit["decision_date"],
+                "drugs": [{"generic": d["generic"], "class": d["class"]} for d in hit["drugs"]],
+                "category": hit["category"],
+                "subcategory": hit["subcategory"],
+                "guidelines": {
+                    "claims_administrator": [{"id": g["id"], "label": g["label"]} for g in hit["guidelines_ca"]],
+                    "reviewer": [{"id": g["id"], "label": g["label"]} for g in hit["guidelines_reviewer"]],
+                },
+                "snippet": hit["snippet"],
+                "synthetic": hit["synthetic"],
+                "url": hit["permalink"],
+            }
+            for hit in view["hits"]
+        ],
+        "facets": [
+            {"name": f["name"], "label": f["label"],
+             "values": [{key: v[key] for key in ("value", "label", "count", "selected")} for v in f["values"]]}
+            for f in view["facets"]
+        ],
+        "active_filters": [item["label"] for item in results.active],
+        "links": {
+            "html": _absolute(view["clear_url"] + _params_suffix(req)),
+            "csv": _absolute(view["csv_url"]),
+            "next": _absolute(url_for("search.search_json") + results.next) if results.next else None,
+            "previous": _absolute(url_for("search.search_json") + results.previous) if results.previous else None,
+        },
+    }
+
+
+def _absolute(path: str) -> str:
+    return request.host_url.rstrip("/") + path
+
+
+@blueprint.get("/search.csv")
+def search_csv():
+    search_request = SearchRequest.from_params(request.args)
+    limit = current_app.config["CSV_MAX_ROWS"]
+    index = search_index()
+    total = index.search(SearchRequest(**{**search_request.__dict__, "page": 1, "per_page": 1})).total
+    base = request.host_url.rstrip("/")
+    rows = index.rows(search_request, limit)
+    response = Response(stream_with_context(_csv_lines(rows, base)), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="imr-kb-search.csv"'
+    response.headers["X-Total-Count"] = str(total)
+    response.headers["X-Rows-Limit"] = str(limit)
+    return response
+
+
+def _csv_lines(rows: Iterator[dict], base: str) -> Iterator[str]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> str:
+        value = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return value
+
+    writer.writerow(CSV_COLUMNS)
+    yield flush()
+    for row in rows:
+        letter_id, _, ordinal = row["passage_id"].partition("/")
+        row["url"] = base + url_for("letters.item", letter_id=letter_id, ordinal=int(ordinal))
+        writer.writerow([neutralize(row[column]) for column in CSV_COLUMNS])
+        yield flush()
+
+
+def neutralize(value) -> str:
+    """A CSV cell a spreadsheet will not run as a formula: a leading = + - @ gets a quote mark."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_STARTS) else text
+
