@@ -7,6 +7,7 @@
     (mri OR ct) AND lumbar           grouping
     taper*                           a prefix (at least 3 letters before the *)
     drug:soma  class:opioids  decision:overturned  guideline:MTUS/CPMTG/p24  source:ODG
+    reviewer_guideline:MTUS/CPMTG  ca_guideline:ODG    a guideline (or a part of it) cited by one side
     specialty:"pain management"  category:injection  year:2016  year:2014-2016  heading:mri  case:CM16-0213037
 
 Operators are upper case (AND OR NOT); lower-case "and" is a word. The tree is engine-neutral: kb.search
@@ -36,6 +37,8 @@ FIELDS = {
     "subcategory": "subcategory",
     "decision": "decision",
     "guideline": "guideline",
+    "reviewer_guideline": "reviewer_guideline",  # cited by the reviewer (or a part of it)
+    "ca_guideline": "ca_guideline",  # cited by the claims administrator
     "source": "source",
     "specialty": "specialty",
     "state": "state",
@@ -103,7 +106,7 @@ Node = Word | Phrase | Filter | YearRange | And | Or | Not | Everything
 _TOKEN = re.compile(
     r"""\s*(?:
         (?P<open>\() | (?P<close>\)) |
-        (?P<field>[A-Za-z]+):(?P<fvalue>"[^"]*"?|[^\s()"]+) |
+        (?P<field>[A-Za-z][A-Za-z_]*):(?P<fvalue>"[^"]*"?|[^\s()"]+) |
         (?P<phrase>"[^"]*"?) |
         (?P<word>[^\s()"]+)
     )""",

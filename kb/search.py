@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 from bisect import bisect_left
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -48,6 +48,13 @@ MAX_VALUE_CHARS = 200
 FACET_VALUES_SHOWN = 12
 FACET_VALUES_EXPANDED = 300
 SNIPPET_TOKENS = 48
+SIMILAR_TERMS = 12
+SIMILAR_DRUG_BOOST = 3.0
+SIMILAR_TREATMENT_BOOST = 2.0
+TYPICAL_SAMPLE = 200  # rationales read to find what is typical of a set
+TYPICAL_TERMS = 15
+QUOTE_CANDIDATES = 20
+QUOTE_TOKENS = 24  # a phrase query on a quote's first words narrows enough; the exact check follows
 SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
 EPOCH = date(1970, 1, 1)
 
@@ -62,6 +69,7 @@ class FacetSpec:
     label: str
     column: str  # kb.columns facet ("year" is the year column)
     field: str  # the kb.query field that filters on it
+    shown: bool = True  # in the sidebar; hidden ones are filters that statistics pages link to
 
 
 FACETS = (
@@ -72,6 +80,8 @@ FACETS = (
     FacetSpec("treatment", "Treatment", "subcategory", "subcategory"),
     FacetSpec("source", "Guideline source", "guideline_source", "source"),
     FacetSpec("guideline", "Guideline cited", "guideline", "guideline"),
+    FacetSpec("reviewer_guideline", "Reviewer cited", "guideline_reviewer", "reviewer_guideline", shown=False),
+    FacetSpec("ca_guideline", "Claims administrator cited", "guideline_ca", "ca_guideline", shown=False),
     FacetSpec("divergent", "Guidelines of the two sides", "divergent", "divergent"),
     FacetSpec("specialty", "Reviewer specialty", "specialty", "specialty"),
     FacetSpec("year", "Decision year", "year", "year"),
@@ -79,7 +89,8 @@ FACETS = (
 FACET_BY_NAME = {spec.name: spec for spec in FACETS}
 # kb.query field -> index field for Filter nodes
 _INDEX_FIELD = {"drug": "drug", "class": "drug_class", "category": "category", "subcategory": "subcategory",
-                "decision": "decision", "guideline": "guideline", "source": "guideline_source",
+                "decision": "decision", "guideline": "guideline", "reviewer_guideline": "guideline_reviewer",
+                "ca_guideline": "guideline_ca", "source": "guideline_source",
                 "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number"}
 _SOURCE_LABELS = {"None": "No evidence cited"}
 _DIVERGENT_LABELS = {"differ": "Different guidelines", "same": "The same guidelines"}
@@ -170,6 +181,21 @@ class SearchRequest:
 
     def query_string(self, **changes) -> str:
         return "?" + urlencode(self.params(**changes)) if self.params(**changes) else "?"
+
+    def narrowed(self, name: str, value: str) -> SearchRequest:
+        """This request further limited to passages with `value` in facet `name`, back on page 1.
+
+        Unlike `toggled`, this never widens: when the facet already has other values (which combine with
+        OR), the new condition is added to the text query instead (`field:"value"`), which ANDs.
+        """
+        current = self.values(name)
+        if not current:
+            return self.toggled(name, value)
+        if value in current:
+            filters = tuple((n, (value,) if n == name else v) for n, v in self.filters)
+            return replace(self, filters=filters, page=1)
+        condition = f'{FACET_BY_NAME[name].field}:"{value}"'
+        return replace(self, q=f"({self.q}) {condition}" if self.q else condition, page=1)
 
     def toggled(self, name: str, value: str) -> SearchRequest:
         """This request with one facet value added or removed, back on page 1."""
@@ -320,6 +346,61 @@ class SearchIndex:
         with generation.index.searcher() as searcher:
             return _Search(generation, searcher, request).run()
 
+    def match(self, request: SearchRequest) -> Match:
+        """The passages matching `request`, as a row mask over the generation's columns (for statistics)."""
+        generation = self.generation()
+        with generation.index.searcher() as searcher:
+            run = _Search(generation, searcher, request)
+            return Match(generation, request, run.mask, list(dict.fromkeys(run.highlight_words)))
+
+    def passage(self, passage_id: str, words: list[str] = ()) -> Hit | None:
+        """One passage with its whole rationale, or None."""
+        generation = self.generation()
+        with generation.index.searcher() as searcher:
+            fields = searcher.document(kind=kb_index.PASSAGE, passage_id=passage_id)
+            return _hit(fields, list(words), size=None) if fields is not None else None
+
+    def similar(self, passage_id: str, limit: int = 10) -> list[Hit] | None:
+        """Passages whose rationales are most like this one's, the same drug or treatment weighing most.
+
+        None when there is no such passage. The key terms of the rationale (those frequent in it and rare in
+        the collection) make the query; the passage's drugs and treatment are added with a boost.
+        """
+        generation = self.generation()
+        with generation.index.searcher() as searcher:
+            docnum = _docnum(searcher, passage_id)
+            if docnum is None:
+                return None
+            fields = searcher.stored_fields(docnum)
+            terms = searcher.key_terms([docnum], "rationale", numterms=SIMILAR_TERMS)
+            clauses = [wq.Term("rationale", term, boost=weight) for term, weight in terms]
+            clauses += [wq.Term("drug", drug, boost=SIMILAR_DRUG_BOOST) for drug in _split(fields.get("drug"))]
+            if fields.get("subcategory"):
+                clauses.append(wq.Term("subcategory", fields["subcategory"], boost=SIMILAR_TREATMENT_BOOST))
+            if not clauses:
+                return []
+            query = wq.AndNot(wq.And([wq.Term("kind", kb_index.PASSAGE), wq.Or(clauses)]),
+                              wq.Term("passage_id", passage_id))
+            results = searcher.search(query, limit=limit)
+            words = [term for term, _ in terms]
+            return [_hit(hit.fields(), words, hit.score) for hit in results]
+
+    def quote_candidates(self, fragments: list[str], limit: int = QUOTE_CANDIDATES) -> list[dict]:
+        """Passages whose rationale has every fragment's words in a row (stems): the caller then checks the
+        exact wording. Each as {"passage_id", "heading", "decision", "rationale"}."""
+        clauses = []
+        for fragment in fragments:
+            tokens = [t.text for t in kb_index.TEXT_ANALYZER(fragment)][:QUOTE_TOKENS]
+            if tokens:
+                clauses.append(wq.Phrase("rationale", tokens) if len(tokens) > 1 else wq.Term("rationale", tokens[0]))
+        if not clauses:
+            return []
+        generation = self.generation()
+        with generation.index.searcher() as searcher:
+            results = searcher.search(wq.And([wq.Term("kind", kb_index.PASSAGE), *clauses]), limit=limit)
+            return [{key: hit.get(key, "") for key in ("passage_id", "heading", "decision", "rationale")}
+                    for hit in results]
+
     def rows(self, request: SearchRequest, limit: int) -> Iterator[dict]:
         """Every matching passage (up to `limit`) as a flat row, in the request's order: for CSV export."""
         generation = self.generation()
@@ -334,6 +415,91 @@ class SearchIndex:
         with generation.index.searcher() as searcher:
             fields = searcher.document(kind=kb_index.LETTER, letter_id=letter_id)
         return json.loads(fields["data"]) if fields is not None else None
+
+
+def _hit(fields: Mapping, words: list[str], score: float | None = None, *, size: int | None = SNIPPET_TOKENS) -> Hit:
+    """A passage's stored fields -> a result card's data, its snippet marked with `words`."""
+    when = fields.get("decision_date")
+    return Hit(
+        passage_id=fields["passage_id"],
+        letter_id=fields["letter_id"],
+        case_number=fields.get("case_number") or None,
+        ordinal=fields["ordinal"],
+        heading=fields["heading"],
+        decision=fields["decision"],
+        decision_date=when.date().isoformat() if when else None,
+        drugs=[{"generic": g, "class": c, "label": _drug_label(g)}
+               for g, c in zip(_split(fields.get("drug")), _classes_per_drug(fields))],
+        category=fields.get("category", ""),
+        subcategory=fields.get("subcategory") or None,
+        guidelines_ca=[{"id": i, "label": citation_label(i)} for i in _split(fields.get("guideline_ca"))],
+        guidelines_reviewer=[{"id": i, "label": citation_label(i)} for i in _split(fields.get("guideline_reviewer"))],
+        snippet=snippet(fields.get("rationale", ""), words, size=size),
+        synthetic=bool(fields.get("synthetic")),
+        score=score,
+    )
+
+
+def _docnum(searcher, passage_id: str) -> int | None:
+    return searcher.document_number(kind=kb_index.PASSAGE, passage_id=passage_id)
+
+
+@dataclass
+class Match:
+    """The passages that match a request, as a mask over the rows of one generation's columns.
+
+    Statistics are numpy over `columns` and `mask`; the few documents a page shows are read through
+    `hits`, and `typical` and `texts` read rationales, always from the same generation as the mask.
+    """
+
+    generation: _Generation
+    request: SearchRequest
+    mask: np.ndarray
+    words: list[str]
+
+    @property
+    def columns(self) -> Columns:
+        return self.generation.columns
+
+    @property
+    def total(self) -> int:
+        return int(self.mask.sum())
+
+    def rows_where(self, facet: str, values: Iterable[str]) -> np.ndarray:
+        """The matching rows that hold any of `values` in `facet` (a kb.columns facet name)."""
+        return self.mask & self.columns.facets[facet].rows_with(values)
+
+    def hits(self, rows: Iterable[int], *, whole: bool = False) -> list[Hit]:
+        with self.generation.index.searcher() as searcher:
+            return [_hit(searcher.stored_fields(int(row)), self.words, size=None if whole else SNIPPET_TOKENS)
+                    for row in rows]
+
+    def texts(self, mask: np.ndarray, limit: int) -> list[str]:
+        """Rationales of up to `limit` rows of `mask`, spread evenly over them (deterministic)."""
+        rows = _spread(np.flatnonzero(mask), limit)
+        with self.generation.index.searcher() as searcher:
+            return [searcher.stored_fields(int(row)).get("rationale", "") for row in rows]
+
+    def typical(self, mask: np.ndarray, count: int = 1) -> list[int]:
+        """The rows of `mask` whose rationales are most typical of them: those that best match the key terms
+        of a sample of all their rationales. Most representative first."""
+        rows = np.flatnonzero(mask)
+        if len(rows) <= count:
+            return rows.tolist()
+        with self.generation.index.searcher() as searcher:
+            sample = _spread(rows, TYPICAL_SAMPLE)
+            terms = searcher.key_terms(sample.tolist(), "rationale", numterms=TYPICAL_TERMS)
+            if not terms:
+                return rows[:count].tolist()
+            query = wq.Or([wq.Term("rationale", term, boost=weight) for term, weight in terms])
+            results = searcher.search(query, filter=set(rows.tolist()), limit=count)
+            return [hit.docnum for hit in results]
+
+
+def _spread(rows: np.ndarray, limit: int) -> np.ndarray:
+    if len(rows) <= limit:
+        return rows
+    return rows[np.linspace(0, len(rows) - 1, limit).astype(np.int64)]
 
 
 def _flat_row(fields: Mapping) -> dict:
@@ -367,7 +533,7 @@ class _Search:
         self.columns = generation.columns
         self.searcher = searcher
         self.request = request
-        self.compiler = _Compiler(self._resolve_value)
+        self.compiler = _Compiler(self._resolve_value, self._refinements)
         node = request.query()
         self.text_query = None if isinstance(node, Everything) else self.compiler.compile(node)
         self.highlight_words = self.compiler.words
@@ -403,9 +569,14 @@ class _Search:
             years = [int(v) for v in values if v.isdigit()]
             return np.isin(self.columns.year, years) if years else np.zeros(self.columns.rows, dtype=bool)
         wanted = [self._resolve_value(spec.field, value) for value in values]
+        if spec.field in _SIDE_FIELDS:
+            wanted = [v for value in wanted for v in self._refinements(spec.column, value)]
         if name == "drug":
             self.highlight_words.extend(w for v in wanted for w in _drug_names(v))
         return self.columns.facets[spec.column].rows_with(wanted)
+
+    def _refinements(self, column: str, citation_id: str) -> list[str]:
+        return refinements(self.columns.facets[column].values.tolist(), citation_id)
 
     def _resolve_value(self, query_field: str, value: str) -> str:
         """A value as typed ("soma", "opioids", "overturned") -> the value stored in the index."""
@@ -447,7 +618,7 @@ class _Search:
         if spec.column == "year":
             ordered = sorted(count_of.items(), key=lambda kv: kv[0], reverse=True)
         else:
-            ordered = sorted(count_of.items(), key=lambda kv: (-kv[1], _facet_label(spec, kv[0]).casefold()))
+            ordered = sorted(count_of.items(), key=lambda kv: (-kv[1], facet_label(spec, kv[0]).casefold()))
         expanded = spec.name in self.request.expand
         limit = FACET_VALUES_EXPANDED if expanded else FACET_VALUES_SHOWN
         shown = ordered[:limit] + [kv for kv in ordered[limit:] if kv[0] in resolved]
@@ -456,7 +627,7 @@ class _Search:
             typed = resolved.get(value, value)
             values.append({
                 "value": value,
-                "label": _facet_label(spec, value),
+                "label": facet_label(spec, value),
                 "count": count,
                 "selected": value in resolved,
                 "toggle": self.request.toggled(spec.name, typed).query_string(),
@@ -494,14 +665,14 @@ class _Search:
         self._scores: dict[int, float] = {}
         page_rows = self.ordered_rows(offset + request.per_page)[offset:] if total else np.array([], dtype=np.int64)
         words = list(dict.fromkeys(self.highlight_words))
-        hits = [self._hit(int(row), words) for row in page_rows]
+        hits = [_hit(self.searcher.stored_fields(int(row)), words, self._scores.get(int(row))) for row in page_rows]
         pages = max(1, -(-total // request.per_page))
         pages_reachable = min(pages, MAX_RESULT_WINDOW // request.per_page)
         return SearchResults(
             request=request,
             total=total,
             hits=hits,
-            facets=[self._facet(spec) for spec in FACETS],
+            facets=[self._facet(spec) for spec in FACETS if spec.shown],
             active=self._active(),
             highlight=words,
             generation=self.generation.name,
@@ -513,29 +684,6 @@ class _Search:
             synthetic=self.generation.synthetic,
         )
 
-    def _hit(self, docnum: int, words: list[str]) -> Hit:
-        fields = self.searcher.stored_fields(docnum)
-        when = fields.get("decision_date")
-        return Hit(
-            passage_id=fields["passage_id"],
-            letter_id=fields["letter_id"],
-            case_number=fields.get("case_number") or None,
-            ordinal=fields["ordinal"],
-            heading=fields["heading"],
-            decision=fields["decision"],
-            decision_date=when.date().isoformat() if when else None,
-            drugs=[{"generic": g, "class": c, "label": _drug_label(g)}
-                   for g, c in zip(_split(fields.get("drug")), _classes_per_drug(fields))],
-            category=fields.get("category", ""),
-            subcategory=fields.get("subcategory") or None,
-            guidelines_ca=[{"id": i, "label": citation_label(i)} for i in _split(fields.get("guideline_ca"))],
-            guidelines_reviewer=[{"id": i, "label": citation_label(i)}
-                                 for i in _split(fields.get("guideline_reviewer"))],
-            snippet=snippet(fields.get("rationale", ""), words),
-            synthetic=bool(fields.get("synthetic")),
-            score=self._scores.get(docnum),
-        )
-
     def _active(self) -> list[dict]:
         request = self.request
         active = []
@@ -545,7 +693,7 @@ class _Search:
             spec = FACET_BY_NAME[name]
             for value in values:
                 stored = self._resolve_value(spec.field, value) if spec.column != "year" else value
-                active.append({"label": f"{spec.label}: {_facet_label(spec, stored)}",
+                active.append({"label": f"{spec.label}: {facet_label(spec, stored)}",
                                "remove": request.toggled(name, value).query_string()})
         if request.date_from or request.date_to:
             span = " ".join(part for part in (
@@ -556,6 +704,7 @@ class _Search:
         return active
 
 
+_SIDE_FIELDS = ("reviewer_guideline", "ca_guideline")
 _COLUMN_OF_QUERY_FIELD = {spec.field: spec.column for spec in FACETS} | {"state": "state"}
 
 
@@ -565,8 +714,9 @@ class _Compiler:
     `resolve(field, value)` maps a typed filter value to the stored one ("overturned" -> "Overturned").
     """
 
-    def __init__(self, resolve):
+    def __init__(self, resolve, refinements=lambda column, value: [value]):
         self.resolve = resolve
+        self.refinements = refinements
         self.words: list[str] = []
 
     def compile(self, node: Node):
@@ -628,6 +778,9 @@ class _Compiler:
         value = self.resolve(node.field, node.value)
         if node.field == "drug":
             self.words.extend(_drug_names(value))
+        if node.field in _SIDE_FIELDS:
+            column = _INDEX_FIELD[node.field]
+            return wq.Or([wq.Term(column, v) for v in self.refinements(column, value)] or [wq.NullQuery])
         return wq.Term(_INDEX_FIELD[node.field], value)
 
 
@@ -642,6 +795,13 @@ def highlight_words(request: SearchRequest) -> list[str]:
         entry = resolve_drug(value)
         compiler.words.extend(_drug_names(entry.generic if entry else value))
     return list(dict.fromkeys(compiler.words))
+
+
+def refinements(values: list[str], citation_id: str) -> list[str]:
+    """A guideline id and every more specific id of it among `values` ("MTUS/CPMTG" -> "MTUS/CPMTG/p24",
+    ...): the `guideline` column holds each citation's ancestors, the one-side columns do not."""
+    prefix = citation_id + "/"
+    return [v for v in values if v == citation_id or v.startswith(prefix)]
 
 
 def _split(value: str | None) -> list[str]:
@@ -668,7 +828,7 @@ def _drug_names(generic: str) -> list[str]:
     return list(dict.fromkeys([entry.generic, *entry.brands, *entry.synonyms]))
 
 
-def _facet_label(spec: FacetSpec, value: str) -> str:
+def facet_label(spec: FacetSpec, value: str) -> str:
     if spec.name == "drug":
         return _drug_label(value)
     if spec.name == "guideline":

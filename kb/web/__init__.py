@@ -56,10 +56,13 @@ def create_app(config: Mapping | None = None) -> Flask:
         app.config.update(config)
     app.extensions["kb.index"] = SearchIndex(Path(app.config["INDEX_DIR"]))
 
-    from kb.web import letter_views, search_views
+    from kb.web import cite_views, letter_views, passage_views, precedent_views, search_views
 
     app.register_blueprint(search_views.blueprint)
     app.register_blueprint(letter_views.blueprint)
+    app.register_blueprint(precedent_views.blueprint)
+    app.register_blueprint(passage_views.blueprint)
+    app.register_blueprint(cite_views.blueprint)
     app.after_request(_security_headers)
     app.context_processor(_site_context)
     app.register_error_handler(SearchError, _bad_request)
@@ -86,7 +89,8 @@ def _security_headers(response):
 
 
 # The main navigation, (endpoint, label), in order.
-NAV_LINKS: list[tuple[str, str]] = []
+NAV_LINKS = [("precedents.precedents_page", "Precedents"), ("precedents.guidelines_page", "Guidelines"),
+             ("cite.cite_check", "Cite-check")]
 
 
 def _site_context() -> dict:

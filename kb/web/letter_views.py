@@ -104,6 +104,7 @@ def letter_view(record: dict, words: list[str]) -> dict:
             "guidelines_reviewer": _citation_links(item["guidelines"]["reviewer"]),
             "rationale": [s.__dict__ for s in snippet(item["rationale"], words, size=None)],
             "permalink": permalink,
+            "similar_url": url_for("passages.similar", letter_id=letter_id, ordinal=item["ordinal"]),
             "citation": brief_citation(record, item, permalink),
         })
     reviewer = record.get("reviewer") or {}

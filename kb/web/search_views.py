@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
@@ -35,12 +36,13 @@ def letter_url(letter_id: str, ordinal: int | None = None, *, external: bool = F
     return url_for("letters.item", letter_id=letter_id, ordinal=ordinal, _external=external) + highlight
 
 
-def _hit_view(hit, highlight: str) -> dict:
+def hit_view(hit, highlight: str) -> dict:
     return {
         **hit.__dict__,
         "snippet": [segment.__dict__ for segment in hit.snippet],
         "permalink": letter_url(hit.letter_id, hit.ordinal, external=True),
         "url": letter_url(hit.letter_id, hit.ordinal, highlight=highlight),
+        "similar_url": url_for("passages.similar", letter_id=hit.letter_id, ordinal=hit.ordinal),
         "drugs": [{**drug, "url": search_url(f"?drug={drug['generic']}")} for drug in hit.drugs],
         "guidelines_ca": [{**g, "url": search_url(f"?guideline={g['id']}")} for g in hit.guidelines_ca],
         "guidelines_reviewer": [{**g, "url": search_url(f"?guideline={g['id']}")} for g in hit.guidelines_reviewer],
@@ -59,7 +61,7 @@ def _page_view(results: SearchResults) -> dict:
     return {
         "results": results,
         "request": results.request,
-        "hits": [_hit_view(hit, highlight) for hit in results.hits],
+        "hits": [hit_view(hit, highlight) for hit in results.hits],
         "facets": [
             {**facet,
              "values": [{**value, "url": search_url(value["toggle"])} for value in facet["values"]],
@@ -73,6 +75,9 @@ def _page_view(results: SearchResults) -> dict:
         "json_url": url_for("search.search_json") + _params_suffix(results.request),
         "csv_url": url_for("search.search_csv") + _params_suffix(results.request),
         "clear_url": url_for("search.search"),
+        "compare_url": url_for("passages.compare"),
+        "precedents_url": url_for("precedents.precedents_page") + _params_suffix(replace(results.request, sort="relevance")),
+        "feed_url": url_for("search.search_feed") + _params_suffix(replace(results.request, sort="relevance")),
     }
 
 
@@ -156,6 +161,25 @@ def search_document(results: SearchResults) -> dict:
 
 def _absolute(path: str) -> str:
     return request.host_url.rstrip("/") + path
+
+
+FEED_ENTRIES = 50
+
+
+@blueprint.get("/feeds/search.atom")
+def search_feed():
+    """The newest decisions matching a search, as Atom: a feed reader then follows new decisions."""
+    search_request = replace(SearchRequest.from_params(request.args), sort="newest", page=1, per_page=FEED_ENTRIES)
+    results = search_index().search(search_request)
+    view = _page_view(results)
+    title = "; ".join(item["label"] for item in results.active) or "All decisions"
+    updated = max((hit["decision_date"] for hit in view["hits"] if hit["decision_date"]), default="1970-01-01")
+    body = render_template("search_feed.xml", title=title, hits=view["hits"], updated=updated,
+                           self_url=_absolute(url_for("search.search_feed") + _params_suffix(
+                               replace(search_request, sort="relevance", per_page=20))),
+                           html_url=_absolute(view["clear_url"] + _params_suffix(replace(search_request, sort="relevance",
+                                                                                         per_page=20))))
+    return Response(body, mimetype="application/atom+xml")
 
 
 @blueprint.get("/search.csv")

@@ -1,0 +1,120 @@
+"""Cite-check: the IMR case numbers and quotations in a brief, checked against the index. No Flask here.
+
+Case numbers are found however they are written (CM16-0213037, CM16 0213037, CM160213037, cm16-0213037,
+with a typographic dash); each is resolved to its letter or flagged as not in the index. A quotation (a
+passage in straight or curly double quotes of at least MIN_QUOTE_WORDS words) is confirmed when an
+indexed rationale contains it, compared without regard to case, spacing, quote style or [bracketed]
+alterations, and with "..." standing for omitted words.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+MAX_BRIEF_CHARS = 200_000
+MAX_CASE_NUMBERS = 500
+MAX_QUOTES = 200
+MIN_QUOTE_WORDS = 6
+
+CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])CM\s?(\d{2})\s?[-‐‑–—]?\s?(\d{7})(?!\d)", re.I)
+_QUOTE = re.compile(r"“([^”]{10,4000})”|\"([^\"]{10,4000})\"")
+_ELLIPSIS = re.compile(r"\s*(?:\.\s?\.\s?\.|…)\s*")
+_DASHES = str.maketrans({"‐": "-", "‑": "-", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})
+
+
+class CiteCheckError(ValueError):
+    """A brief that cannot be checked (too long, empty), with the reason."""
+
+
+@dataclass
+class CaseMention:
+    written: str  # as it appears in the brief
+    case_number: str  # canonical: CM16-0213037
+    start: int
+    end: int
+
+
+@dataclass
+class Quote:
+    text: str
+    start: int
+    end: int
+    fragments: list[str] = field(default_factory=list)  # normalized, split at ellipses
+
+
+def case_mentions(text: str) -> list[CaseMention]:
+    return [CaseMention(m.group(0), f"CM{m.group(1)}-{m.group(2)}", m.start(), m.end())
+            for m in CASE_NUMBER.finditer(text)]
+
+
+def quotations(text: str) -> list[Quote]:
+    found = []
+    for match in _QUOTE.finditer(text):
+        quoted = match.group(1) or match.group(2)
+        if len(quoted.split()) < MIN_QUOTE_WORDS:
+            continue
+        fragments = [normalize(part) for part in _ELLIPSIS.split(quoted)]
+        found.append(Quote(" ".join(quoted.split()), match.start(), match.end(), [f for f in fragments if f]))
+    return found
+
+
+def normalize(text: str) -> str:
+    """Lower case, one kind of dash and quote, no brackets, single spaces, no edge punctuation."""
+    text = text.translate(_DASHES).replace("[", "").replace("]", "").casefold()
+    return " ".join(text.split()).strip(" .,;:'\"")
+
+
+def contains(rationale: str, quote: Quote) -> bool:
+    """Whether the rationale holds the quote's fragments, in order."""
+    haystack = normalize(rationale)
+    position = 0
+    for fragment in quote.fragments:
+        found = haystack.find(fragment, position)
+        if found < 0:
+            return False
+        position = found + len(fragment)
+    return True
+
+
+def check_brief(text: str, index) -> dict:
+    """Every case number and quotation in `text`, each resolved or flagged. `index` is a kb.search.SearchIndex."""
+    if not text.strip():
+        raise CiteCheckError("paste the text of a brief to check")
+    if len(text) > MAX_BRIEF_CHARS:
+        raise CiteCheckError(f"the text is {len(text):,} characters long; the limit is {MAX_BRIEF_CHARS:,} "
+                             "(check the brief in parts)")
+    mentions = case_mentions(text)
+    quotes = quotations(text)
+    if len(mentions) > MAX_CASE_NUMBERS or len(quotes) > MAX_QUOTES:
+        raise CiteCheckError(f"at most {MAX_CASE_NUMBERS} case numbers and {MAX_QUOTES} quotations are checked at "
+                             "once (check the brief in parts)")
+    letters: dict[str, dict | None] = {}
+    for mention in mentions:
+        if mention.case_number not in letters:
+            letters[mention.case_number] = index.letter(mention.case_number)
+    cases = []
+    for mention in mentions:
+        record = letters[mention.case_number]
+        cases.append({
+            "written": mention.written, "case_number": mention.case_number, "start": mention.start,
+            "found": record is not None,
+            "decision_date": record.get("decision_date") if record else None,
+            "items": [{"ordinal": item["ordinal"], "heading": item["heading"], "decision": item["decision"]}
+                      for item in record["items"]] if record else [],
+        })
+    checked = []
+    for quote in quotes:
+        passages = [hit for hit in index.quote_candidates(quote.fragments) if contains(hit["rationale"], quote)]
+        checked.append({"text": quote.text, "start": quote.start, "found": bool(passages),
+                        "passages": [{"passage_id": hit["passage_id"], "heading": hit["heading"],
+                                      "decision": hit["decision"]} for hit in passages]})
+    return {
+        "case_numbers": cases,
+        "quotations": checked,
+        "summary": {
+            "case_numbers": len(cases), "case_numbers_found": sum(c["found"] for c in cases),
+            "letters": len(letters), "letters_not_found": sum(1 for r in letters.values() if r is None),
+            "quotations": len(checked), "quotations_found": sum(q["found"] for q in checked),
+        },
+    }

@@ -1,0 +1,277 @@
+"""Precedent statistics: how reviewers rule on a drug, treatment or guideline, from the columns alone.
+
+Every figure is numpy over the generation's facet columns (kb.columns) and the mask of matching passages
+(kb.search.Match): no document is read to count. Documents are read only for what a page shows: the most
+typical rationales each way, and a sample of rationales for a guideline's phrases. No Flask here; every
+figure comes with the search request that lists the passages behind it (`SearchRequest.narrowed`).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+import numpy as np
+
+from kb.guidelines import citation_label, citation_sort_key
+from kb.search import FACET_BY_NAME, Match, SearchRequest, facet_label, refinements
+
+UPHELD, OVERTURNED = "Upheld", "Overturned"
+BREAKDOWN_ROWS = 12
+TYPICAL_EACH_WAY = 1
+PHRASE_SAMPLE = 400  # rationales read to find a guideline's phrases
+PHRASES_SHOWN = 15
+
+# breakdown name -> (search facet that lists its passages, column)
+BREAKDOWNS = {
+    "reviewer_guideline": "guideline_reviewer",
+    "ca_guideline": "guideline_ca",
+    "drug": "drug",
+    "class": "drug_class",
+    "treatment": "subcategory",
+    "specialty": "specialty",
+}
+
+
+@dataclass(frozen=True)
+class Outcomes:
+    total: int
+    upheld: int
+    overturned: int
+
+    @property
+    def upheld_pct(self) -> float | None:
+        return 100.0 * self.upheld / self.total if self.total else None
+
+    @property
+    def overturned_pct(self) -> float | None:
+        return 100.0 * self.overturned / self.total if self.total else None
+
+    def as_dict(self) -> dict:
+        return {"total": self.total, "upheld": self.upheld, "overturned": self.overturned,
+                "upheld_pct": _round(self.upheld_pct), "overturned_pct": _round(self.overturned_pct)}
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+class Statistics:
+    """The statistics of one matched set of passages; each method returns plain data with search links."""
+
+    def __init__(self, match: Match):
+        self.match = match
+        self.request = match.request
+        self.columns = match.columns
+        decision = self.columns.facets["decision"]
+        self.upheld = match.mask & decision.rows_with([UPHELD])
+        self.overturned = match.mask & decision.rows_with([OVERTURNED])
+
+    def outcomes(self, mask: np.ndarray | None = None) -> Outcomes:
+        mask = self.match.mask if mask is None else mask
+        return Outcomes(int(mask.sum()), int((mask & self.upheld).sum()), int((mask & self.overturned).sum()))
+
+    def link(self, **narrowing: str) -> SearchRequest:
+        """The search listing the passages behind a figure: this request narrowed by facet=value pairs."""
+        request = self.request
+        for name, value in narrowing.items():
+            request = request.narrowed(name, value)
+        return request
+
+    def summary(self) -> dict:
+        outcomes = self.outcomes()
+        return {**outcomes.as_dict(),
+                "links": {"total": self.link(), "upheld": self.link(decision=UPHELD),
+                          "overturned": self.link(decision=OVERTURNED)}}
+
+    def by_year(self) -> list[dict]:
+        """Decisions and outcome shares per decision year, oldest first (unknown years left out)."""
+        years = self.columns.year
+        total = np.bincount(years[self.match.mask].astype(np.int64), minlength=1)
+        upheld = np.bincount(years[self.upheld].astype(np.int64), minlength=len(total))
+        overturned = np.bincount(years[self.overturned].astype(np.int64), minlength=len(total))
+        series = []
+        for year in np.flatnonzero(total):
+            if year == 0:
+                continue
+            outcomes = Outcomes(int(total[year]), int(upheld[year]), int(overturned[year]))
+            series.append({"year": int(year), **outcomes.as_dict(),
+                           "links": {"total": self.link(year=str(year)),
+                                     "overturned": self.link(year=str(year), decision=OVERTURNED)}})
+        return series
+
+    def breakdown(self, name: str, limit: int | None = BREAKDOWN_ROWS) -> list[dict]:
+        """The values of one facet among the matches, most frequent first, each with its outcomes."""
+        facet = self.columns.facets[BREAKDOWNS[name]]
+        totals = facet.counts(self.match.mask)
+        upheld = facet.counts(self.upheld)
+        overturned = facet.counts(self.overturned)
+        order = sorted(np.flatnonzero(totals), key=lambda i: (-totals[i], str(facet.values[i])))
+        rows = []
+        for i in order[:limit]:
+            value = str(facet.values[i])
+            outcomes = Outcomes(int(totals[i]), int(upheld[i]), int(overturned[i]))
+            rows.append({"value": value, "label": _breakdown_label(name, value), **outcomes.as_dict(),
+                         "links": {"total": self.link(**{name: value}),
+                                   "upheld": self.link(**{name: value, "decision": UPHELD}),
+                                   "overturned": self.link(**{name: value, "decision": OVERTURNED})}})
+        return rows
+
+    def divergence(self) -> dict:
+        """Items where the claims administrator and the reviewer cited different guidelines."""
+        differ = self.match.mask & self.columns.facets["divergent"].rows_with(["differ"])
+        same = self.match.mask & self.columns.facets["divergent"].rows_with(["same"])
+        return {"differ": self.outcomes(differ).as_dict(), "same": self.outcomes(same).as_dict(),
+                "links": {"differ": self.link(divergent="differ"), "same": self.link(divergent="same")}}
+
+    def typical(self) -> dict:
+        """The most representative upheld and overturned rationales (row numbers)."""
+        return {UPHELD: self.match.typical(self.upheld, TYPICAL_EACH_WAY),
+                OVERTURNED: self.match.typical(self.overturned, TYPICAL_EACH_WAY)}
+
+
+def _breakdown_label(name: str, value: str) -> str:
+    if name in ("reviewer_guideline", "ca_guideline"):
+        return citation_label(value)
+    return facet_label(FACET_BY_NAME[name], value)
+
+
+def precedents(match: Match) -> dict:
+    """Everything the precedents page shows, as data (rows of `typical` are read by the caller)."""
+    stats = Statistics(match)
+    return {
+        "summary": stats.summary(),
+        "by_year": stats.by_year(),
+        "reviewer_guidelines": stats.breakdown("reviewer_guideline"),
+        "ca_guidelines": stats.breakdown("ca_guideline"),
+        "divergence": stats.divergence(),
+        "specialties": stats.breakdown("specialty"),
+        "drugs": stats.breakdown("drug"),
+        "treatments": stats.breakdown("treatment"),
+        "typical": stats.typical(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Guidelines
+
+
+def guideline_index(match: Match) -> list[dict]:
+    """Every citation id among the matches, in guideline order, with how often each side cited it."""
+    columns = match.columns
+    cited = columns.facets["guideline"]
+    totals = cited.counts(match.mask)
+    stats = Statistics(match)
+    upheld = cited.counts(stats.upheld)
+    sides = {column: _side_counts(columns.facets[column], match.mask, cited.values.tolist())
+             for column in ("guideline_ca", "guideline_reviewer")}
+    rows = []
+    for i in np.flatnonzero(totals):
+        value = str(cited.values[i])
+        rows.append({"id": value, "label": citation_label(value), "depth": value.count("/"),
+                     "total": int(totals[i]), "upheld_pct": _round(100.0 * int(upheld[i]) / int(totals[i])),
+                     "claims_administrator": sides["guideline_ca"].get(value, 0),
+                     "reviewer": sides["guideline_reviewer"].get(value, 0)})
+    rows.sort(key=lambda row: citation_sort_key(row["id"]))
+    return rows
+
+
+def _side_counts(facet, mask: np.ndarray, ids: list[str]) -> dict[str, int]:
+    """Passages whose one side cited each id or something more specific under it."""
+    side_values = facet.values.tolist()
+    return {citation_id: int((mask & facet.rows_with(refinements(side_values, citation_id))).sum())
+            for citation_id in ids}
+
+
+def guideline_view(match: Match, citation_id: str) -> dict:
+    """How one citation is applied: `match` is the request narrowed to guideline=citation_id."""
+    stats = Statistics(match)
+    columns = match.columns
+    reviewer = match.rows_where("guideline_reviewer", refinements(
+        columns.facets["guideline_reviewer"].values.tolist(), citation_id))
+    administrator = match.rows_where("guideline_ca", refinements(
+        columns.facets["guideline_ca"].values.tolist(), citation_id))
+    background = columns.passage & ~match.mask
+    return {
+        "id": citation_id,
+        "label": citation_label(citation_id),
+        "summary": stats.summary(),
+        "sides": {
+            "reviewer": {**stats.outcomes(reviewer).as_dict(), "link": stats.link(reviewer_guideline=citation_id)},
+            "claims_administrator": {**stats.outcomes(administrator).as_dict(),
+                                     "link": stats.link(ca_guideline=citation_id)},
+        },
+        "divergence": stats.divergence(),
+        "drugs": stats.breakdown("drug"),
+        "treatments": stats.breakdown("treatment"),
+        "by_year": stats.by_year(),
+        "phrases": distinctive_phrases(match.texts(match.mask, PHRASE_SAMPLE),
+                                       match.texts(background, PHRASE_SAMPLE)),
+        "typical": stats.typical(),
+    }
+
+
+# --------------------------------------------------------------------------------------------
+# Phrases
+
+_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+# Function words a phrase may hold inside but not start or end with ("trial of opioids", not "of the").
+_GLUE = frozenset("""a an the of to in on for and or with without is are was were be been as at by this that
+these those it its from than then there which who not no per has have had does do did but if so such any
+all may can will would should could also into over under more most other only same very""".split())
+
+# A guideline's own name is shown already: phrases quoting it ("mtus chronic pain") say nothing new.
+_CITATION_WORDS = frozenset({"mtus", "acoem", "odg", "guideline", "guidelines", "ca", "california", "cpmtg"})
+
+
+def distinctive_phrases(texts: list[str], background: list[str], limit: int = PHRASES_SHOWN) -> list[dict]:
+    """The two- to four-word phrases most particular to `texts` compared with `background` rationales.
+
+    A phrase counts once per rationale. Its score is how many rationales use it, times the log of how
+    much more often they do than the background does (add-one smoothing), so a phrase both common here
+    and rare elsewhere ranks first. Phrases used by fewer than two rationales (or 2 % of them) are left
+    out, and so are phrases inside a longer kept phrase with the same count.
+    """
+    if not texts:
+        return []
+    here = _phrase_counts(texts)
+    elsewhere = _phrase_counts(background) if background else Counter()
+    floor = max(2, math.ceil(0.02 * len(texts)))
+    scored = []
+    for phrase, count in here.items():
+        if count < floor or _CITATION_WORDS.intersection(phrase.split()):
+            continue
+        rate_here = count / len(texts)
+        rate_there = (elsewhere.get(phrase, 0) + 1) / (len(background) + 1)
+        lift = rate_here / rate_there
+        if lift <= 1.5:
+            continue
+        scored.append((count * math.log(lift), count, phrase))
+    scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
+    chosen: list[tuple[float, int, str]] = []
+    for score, count, phrase in scored:
+        if any(phrase in longer and count == c for _, c, longer in chosen):
+            continue
+        chosen = [(s, c, p) for s, c, p in chosen if not (p in phrase and c == count)]
+        chosen.append((score, count, phrase))
+        if len(chosen) >= limit:
+            break
+    return [{"phrase": phrase, "rationales": count, "share_pct": _round(100.0 * count / len(texts))}
+            for _, count, phrase in chosen]
+
+
+def _phrase_counts(texts: list[str]) -> Counter:
+    counts: Counter = Counter()
+    for text in texts:
+        words = _WORD.findall(text.lower())
+        seen = set()
+        for size in (2, 3, 4):
+            for i in range(len(words) - size + 1):
+                gram = words[i : i + size]
+                if gram[0] in _GLUE or gram[-1] in _GLUE:
+                    continue
+                seen.add(" ".join(gram))
+        counts.update(seen)
+    return counts

@@ -1,0 +1,129 @@
+"""Precedent statistics and the guideline pages, as HTML and JSON: views of kb.precedents."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template, request, url_for
+
+from kb.guidelines import citation_label
+from kb.precedents import OVERTURNED, UPHELD, guideline_index, guideline_view, precedents
+from kb.search import FACET_BY_NAME, SearchRequest, facet_label
+from kb.web import search_index
+from kb.web.charts import year_chart
+from kb.web.search_views import hit_view, search_url
+
+blueprint = Blueprint("precedents", __name__)
+API_VERSION = 1
+_GUIDELINE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/:._-")
+
+
+def linked(value, *, absolute: bool = False):
+    """Statistics data with every SearchRequest (the passages behind a figure) replaced by its search URL."""
+    if isinstance(value, SearchRequest):
+        url = search_url(value.query_string())
+        return request.host_url.rstrip("/") + url if absolute else url
+    if isinstance(value, dict):
+        return {key: linked(item, absolute=absolute) for key, item in value.items()}
+    if isinstance(value, list):
+        return [linked(item, absolute=absolute) for item in value]
+    return value
+
+
+def _typical_hits(match, typical: dict) -> dict:
+    return {decision: [hit_view(hit, "") for hit in match.hits(rows, whole=True)] for decision, rows in typical.items()}
+
+
+def _title(search_request: SearchRequest) -> str:
+    return ", ".join(describe(search_request)) or "all decisions"
+
+
+def describe(search_request: SearchRequest) -> list[str]:
+    """The request's filters in words, for a page title."""
+    words = [f"“{search_request.q}”"] if search_request.q else []
+    for name, values in search_request.filters:
+        spec = FACET_BY_NAME[name]
+        words.append(" or ".join(facet_label(spec, value) for value in values))
+    return words
+
+
+@blueprint.get("/precedents")
+def precedents_page():
+    search_request = SearchRequest.from_params(request.args)
+    match = search_index().match(search_request)
+    data = linked(precedents(match))
+    typical = _typical_hits(match, data.pop("typical"))
+    return render_template(
+        "precedents.html", stats=data, typical=typical, request=search_request, title=_title(search_request),
+        chart=year_chart(data["by_year"]), search_url=search_url(search_request.query_string()),
+        json_url=url_for("precedents.precedents_json") + _suffix(search_request), upheld=UPHELD,
+        overturned=OVERTURNED, empty=match.total == 0)
+
+
+@blueprint.get("/api/precedents")
+def precedents_json():
+    search_request = SearchRequest.from_params(request.args)
+    match = search_index().match(search_request)
+    data = linked(precedents(match), absolute=True)
+    rows = data.pop("typical")
+    data["typical"] = {decision: [hit.passage_id for hit in match.hits(r)] for decision, r in rows.items()}
+    return {"version": API_VERSION, "generation": match.generation.name,
+            "request": {"q": search_request.q, "filters": {n: list(v) for n, v in search_request.filters}},
+            **data}
+
+
+def _suffix(search_request: SearchRequest) -> str:
+    query_string = search_request.query_string()
+    return "" if query_string == "?" else query_string
+
+
+@blueprint.get("/guidelines")
+def guidelines_page():
+    rows = guideline_index(search_index().match(SearchRequest()))
+    for row in rows:
+        row["url"] = url_for("precedents.guideline_page", citation_id=row["id"])
+    return render_template("guidelines.html", rows=rows, json_url=url_for("precedents.guidelines_json"))
+
+
+@blueprint.get("/api/guidelines")
+def guidelines_json():
+    rows = guideline_index(search_index().match(SearchRequest()))
+    base = request.host_url.rstrip("/")
+    for row in rows:
+        row["url"] = base + url_for("precedents.guideline_json", citation_id=row["id"])
+    return {"version": API_VERSION, "guidelines": rows}
+
+
+def _guideline(citation_id: str) -> tuple:
+    if len(citation_id) > 200 or not set(citation_id) <= _GUIDELINE_ID_CHARS:
+        abort(404)
+    search_request = SearchRequest(filters=(("guideline", (citation_id,)),))
+    match = search_index().match(search_request)
+    if match.total == 0:
+        abort(404)
+    return match, guideline_view(match, citation_id)
+
+
+@blueprint.get("/guidelines/<path:citation_id>")
+def guideline_page(citation_id: str):
+    match, view = _guideline(citation_id)
+    data = linked(view)
+    typical = _typical_hits(match, data.pop("typical"))
+    parents = [{"id": p, "label": citation_label(p), "url": url_for("precedents.guideline_page", citation_id=p)}
+               for p in _ancestors(citation_id)]
+    return render_template(
+        "guideline.html", view=data, typical=typical, parents=parents, chart=year_chart(data["by_year"]),
+        precedents_url=url_for("precedents.precedents_page", guideline=citation_id),
+        json_url=url_for("precedents.guideline_json", citation_id=citation_id), upheld=UPHELD, overturned=OVERTURNED)
+
+
+@blueprint.get("/api/guidelines/<path:citation_id>")
+def guideline_json(citation_id: str):
+    match, view = _guideline(citation_id)
+    data = linked(view, absolute=True)
+    data["typical"] = {decision: [hit.passage_id for hit in match.hits(rows)] for decision, rows in
+                       data["typical"].items()}
+    return {"version": API_VERSION, "guideline": data}
+
+
+def _ancestors(citation_id: str) -> list[str]:
+    parts = citation_id.split("/")
+    return ["/".join(parts[: n + 1]) for n in range(len(parts) - 1)]
