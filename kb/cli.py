@@ -234,10 +234,74 @@ def status(index_dir: Path) -> None:
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
 
 
+host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+port_option = click.option("--port", type=click.IntRange(min=0, max=65535), default=5000, show_default=True)
+DEMO_LETTERS = 3000
+DEMO_SEED = 2016
+DEMO_INDEX = Path("index") / "demo"
+
+
+@main.command()
+@click.option("--letters", "count", type=click.IntRange(min=1, max=500_000), default=DEMO_LETTERS, show_default=True,
+              help="How many synthetic letters the demo index holds.")
+@click.option("--from", "source", type=click.Path(exists=True, path_type=Path),
+              help="Index this folder of real letters (PDF or text) instead of generating synthetic ones.")
+@click.option("--index-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help=f"Where the index lives (default: {DEMO_INDEX} for synthetic letters, index for --from).")
+@click.option("--seed", type=int, default=DEMO_SEED, show_default=True, help="Which synthetic letters.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@host_option
+@port_option
+def demo(count: int, source: Path | None, index_dir: Path | None, seed: int, jobs: int | None, host: str,
+         port: int) -> None:
+    """Build a demo index (once; later runs reuse it) and serve the site on it.
+
+    Without --from the letters are synthetic, generated from the seed and marked as such in their text,
+    in the index and on every page.
+    """
+    if source is not None:
+        index_dir = index_dir or Path("index")
+        _index_for_demo([source], index_dir, rebuild=False, jobs=jobs)
+    else:
+        index_dir = index_dir or DEMO_INDEX
+        _synthetic_demo(index_dir, count, seed, jobs)
+    serve_site(index_dir, host, port)
+
+
+def _synthetic_demo(index_dir: Path, count: int, seed: int, jobs: int | None) -> None:
+    from kb.index import current_generation
+    from kb.synth import write_letters
+
+    letters_dir = index_dir / "demo-letters"
+    marker = letters_dir / "DEMO.json"
+    wanted = {"letters": count, "seed": seed}
+    if current_generation(index_dir) is not None and marker.is_file() and json.loads(marker.read_text()) == wanted:
+        click.echo(f"Reusing the demo index in {index_dir} ({count} synthetic letters, seed {seed}).")
+        return
+    click.echo(f"Generating {count} synthetic letters (seed {seed}) in {letters_dir} ...")
+    if letters_dir.exists():
+        for old in letters_dir.glob("*.txt"):
+            old.unlink()
+    write_letters(letters_dir, count, seed=seed)
+    _index_for_demo([letters_dir], index_dir, rebuild=True, jobs=jobs)
+    marker.write_text(json.dumps(wanted))
+
+
+def _index_for_demo(paths: list[Path], index_dir: Path, *, rebuild: bool, jobs: int | None) -> None:
+    progress = _Progress()
+    try:
+        report = index_paths(paths, index_dir, rebuild=rebuild, jobs=jobs, progress=progress)
+    except IndexLocked as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.close()
+    click.echo(format_report(report, index_dir))
+
+
 @main.command()
 @index_dir_option
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(min=0, max=65535), default=5000, show_default=True)
+@host_option
+@port_option
 def serve(index_dir: Path, host: str, port: int) -> None:
     """Serve the site over an index, for local use (production: gunicorn, see the README)."""
     serve_site(index_dir, host, port)

@@ -109,10 +109,13 @@ class Statistics:
         upheld = facet.counts(self.upheld)
         overturned = facet.counts(self.overturned)
         order = sorted(np.flatnonzero(totals), key=lambda i: (-totals[i], str(facet.values[i])))
+        all_values = facet.values.tolist()
         rows = []
         for i in order[:limit]:
             value = str(facet.values[i])
             outcomes = Outcomes(int(totals[i]), int(upheld[i]), int(overturned[i]))
+            if name in _SIDES:  # a citation counts with its refinements (p. 24 of a part counts for the part)
+                outcomes = self.outcomes(self.match.rows_where(BREAKDOWNS[name], refinements(all_values, value)))
             rows.append({"value": value, "label": _breakdown_label(name, value), **outcomes.as_dict(),
                          "links": {"total": self.link(**{name: value}),
                                    "upheld": self.link(**{name: value, "decision": UPHELD}),
@@ -132,8 +135,11 @@ class Statistics:
                 OVERTURNED: self.match.typical(self.overturned, TYPICAL_EACH_WAY)}
 
 
+_SIDES = ("reviewer_guideline", "ca_guideline")
+
+
 def _breakdown_label(name: str, value: str) -> str:
-    if name in ("reviewer_guideline", "ca_guideline"):
+    if name in _SIDES:
         return citation_label(value)
     return facet_label(FACET_BY_NAME[name], value)
 

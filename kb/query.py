@@ -156,7 +156,7 @@ def parse_query(text: str) -> Node:
     """The syntax tree of a search box's text, or QueryError saying what to change."""
     if len(text) > MAX_QUERY_CHARS:
         raise QueryError(f"the query is {len(text)} characters long; the limit is {MAX_QUERY_CHARS}")
-    if "[" in text or "{" in text or " TO " in text:
+    if "[" in text or "{" in text:  # Lucene-style ranges ([2014 TO 2016]); a plain "TO" is a word
         raise QueryError("range syntax is not supported: use year:2014-2016 or the date range fields")
     parser = _Parser(_tokens(text))
     node = parser.parse()

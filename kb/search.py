@@ -9,8 +9,10 @@ filter but its own, so each value shows how many passages choosing it would give
 from __future__ import annotations
 
 import json
+import math
 import re
 from bisect import bisect_left
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -51,7 +53,7 @@ SNIPPET_TOKENS = 48
 SIMILAR_TERMS = 12
 SIMILAR_DRUG_BOOST = 3.0
 SIMILAR_TREATMENT_BOOST = 2.0
-TYPICAL_SAMPLE = 200  # rationales read to find what is typical of a set
+TYPICAL_SAMPLE = 120  # rationales read to find what is typical of a set
 TYPICAL_TERMS = 15
 QUOTE_CANDIDATES = 20
 QUOTE_TOKENS = 24  # a phrase query on a quote's first words narrows enough; the exact check follows
@@ -225,7 +227,7 @@ def _positive_int(values: list[str], name: str, default: int) -> int:
     if not values or not values[-1].strip():
         return default
     text = values[-1].strip()
-    if not text.isdigit() or len(text) > 7 or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) < 1:
         raise SearchError(f"{name} must be a whole number from 1")
     return int(text)
 
@@ -481,19 +483,36 @@ class Match:
             return [searcher.stored_fields(int(row)).get("rationale", "") for row in rows]
 
     def typical(self, mask: np.ndarray, count: int = 1) -> list[int]:
-        """The rows of `mask` whose rationales are most typical of them: those that best match the key terms
-        of a sample of all their rationales. Most representative first."""
+        """The rows of `mask` whose rationales are most typical of them, most representative first.
+
+        From an even sample of the rows: the key terms are those many sampled rationales use and the
+        collection as a whole uses rarely (share in the sample x inverse document frequency); a rationale's
+        score is the weight of the key terms it holds. Only the sample is read, so the cost does not grow
+        with the number of matches.
+        """
         rows = np.flatnonzero(mask)
         if len(rows) <= count:
             return rows.tolist()
+        sample = _spread(rows, TYPICAL_SAMPLE).tolist()
         with self.generation.index.searcher() as searcher:
-            sample = _spread(rows, TYPICAL_SAMPLE)
-            terms = searcher.key_terms(sample.tolist(), "rationale", numterms=TYPICAL_TERMS)
-            if not terms:
-                return rows[:count].tolist()
-            query = wq.Or([wq.Term("rationale", term, boost=weight) for term, weight in terms])
-            results = searcher.search(query, filter=set(rows.tolist()), limit=count)
-            return [hit.docnum for hit in results]
+            vocabularies = [{t.text for t in kb_index.TEXT_ANALYZER(searcher.stored_fields(row).get("rationale", ""))}
+                            for row in sample]
+            in_sample = Counter(term for vocabulary in vocabularies for term in vocabulary)
+            documents = searcher.doc_count()
+            floor = max(2, len(sample) // 10)
+            weights = {term: (n / len(sample)) * math.log(documents / (1 + searcher.doc_frequency("rationale", term)))
+                       for term, n in in_sample.items() if n >= floor}
+        key = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:TYPICAL_TERMS])
+        scored = sorted(zip(sample, vocabularies),
+                        key=lambda rv: (-sum(w for term, w in key.items() if term in rv[1]), len(rv[1]), rv[0]))
+        return [row for row, _ in scored[:count]]
+
+
+def _unphrased(query):
+    """A query for ranking: each phrase replaced by its words (scores the same terms, skips positions)."""
+    if isinstance(query, wq.Phrase):
+        return wq.And([wq.Term(query.fieldname, word, boost=query.boost) for word in query.words])
+    return query.apply(_unphrased)
 
 
 def _spread(rows: np.ndarray, limit: int) -> np.ndarray:
@@ -648,7 +667,10 @@ class _Search:
         rows = np.flatnonzero(self.mask)
         if self.request.sort == "relevance" and self.text_query is not None:
             allowed = set(rows.tolist())
-            results = self.searcher.search(self.text_query, filter=allowed, limit=min(limit, len(rows)) or 1)
+            # the mask already holds exactly the matches: rank them without re-checking phrase positions,
+            # which in Whoosh costs as much as finding them
+            results = self.searcher.search(_unphrased(self.text_query), filter=allowed,
+                                           limit=min(limit, len(rows)) or 1)
             self._scores = {hit.docnum: hit.score for hit in results}
             return np.asarray([hit.docnum for hit in results], dtype=np.int64)[:limit]
         days = self.columns.day[rows]
@@ -729,15 +751,24 @@ class _Compiler:
         if isinstance(node, YearRange):
             return wq.NumericRange("year", node.start, node.end)
         if isinstance(node, Not):
-            return wq.And([wq.Term("kind", kb_index.PASSAGE), wq.Not(self.compile(node.child))])
+            return wq.And([wq.Term("kind", kb_index.PASSAGE), wq.Not(self._excluded(node.child))])
         if isinstance(node, And):
             positives = [self.compile(c) for c in node.children if not isinstance(c, Not)]
-            negatives = [self.compile(c.child) for c in node.children if isinstance(c, Not)]
+            negatives = [self._excluded(c.child) for c in node.children if isinstance(c, Not)]
             base = wq.And(positives) if positives else wq.Term("kind", kb_index.PASSAGE)
             return wq.AndNot(base, wq.Or(negatives)) if negatives else base
         if isinstance(node, Or):
             return wq.Or([self.compile(c) for c in node.children])
         return wq.Term("kind", kb_index.PASSAGE)  # Everything
+
+    def _excluded(self, node: Node):
+        """A NOT's operand: compiled, but its words are not highlighted (the reader excluded them)."""
+        words = self.words
+        self.words = []
+        try:
+            return self.compile(node)
+        finally:
+            self.words = words
 
     @staticmethod
     def _fields(field: str | None) -> tuple[str, ...]:
@@ -746,18 +777,20 @@ class _Compiler:
     def _word(self, node: Word):
         if node.prefix:
             self.words.append(node.text + "*")
-            return wq.Or([wq.Prefix(f, node.text) for f in self._fields(node.field)])
+            return wq.Or([wq.Prefix(f, stemmed_prefix(node.text)) for f in self._fields(node.field)])
         tokens = [t.text for t in kb_index.TEXT_ANALYZER(node.text)]
         if not tokens:
             return wq.NullQuery
-        if len(tokens) > 1:
-            return self._phrase(tuple(node.text.split()), node.field)
-        self.words.append(node.text)
-        text = wq.Or([wq.Term(f, tokens[0]) for f in self._fields(node.field)])
+        # a drug typed by brand or generic finds both (also a name the analyzer splits: "hydrocodone/apap")
         entry = resolve_drug(node.text) if node.field is None else None
+        if len(tokens) > 1:
+            text = self._phrase(tuple(node.text.split()), node.field)
+        else:
+            self.words.append(node.text)
+            text = wq.Or([wq.Term(f, tokens[0]) for f in self._fields(node.field)])
         if entry is None:
             return text
-        # a drug typed by brand or generic finds both: its heading's drug, and any of its names in the text
+        # its heading's drug, and any of its names in the text
         names = _drug_names(entry.generic)
         self.words.extend(names)
         alternatives = [text, wq.Term("drug", entry.generic)]
@@ -857,7 +890,7 @@ def snippet(text: str, words: list[str], *, size: int | None = SNIPPET_TOKENS) -
         size = len(text) + 1
     tokens = [(t.startchar, t.endchar, t.text) for t in kb_index.TEXT_ANALYZER(text, chars=True)]
     if not tokens:
-        return [Segment(_squash(text[:300]))]
+        return [Segment(_squash(text if size > len(text) else text[:300]))]
     hits = sorted(_matching_tokens([stem for _, _, stem in tokens], words))
     first = 0
     if hits:
@@ -898,7 +931,7 @@ def _matching_tokens(stems: list[str], words: list[str]) -> set[int]:
     phrases: list[tuple[str, ...]] = []
     for word in words:
         if word.endswith("*"):
-            prefixes.append(word[:-1].lower())
+            prefixes.append(stemmed_prefix(word[:-1]))
             continue
         analysed = tuple(t.text for t in kb_index.TEXT_ANALYZER(word))
         if len(analysed) == 1:
@@ -912,6 +945,13 @@ def _matching_tokens(stems: list[str], words: list[str]) -> set[int]:
             if stems[i] == phrase[0] and tuple(stems[i : i + width]) == phrase:
                 found.update(range(i, i + width))
     return found
+
+
+def stemmed_prefix(text: str) -> str:
+    """The form a prefix takes in the stemmed index: "therapy" is indexed as "therapi", so "therapy*" looks
+    for terms starting "therapi" (the stem of a word is the start of the stems of its longer forms)."""
+    tokens = [t.text for t in kb_index.TEXT_ANALYZER(text)]
+    return tokens[0] if len(tokens) == 1 else text.lower()
 
 
 def _squash(text: str) -> str:

@@ -90,7 +90,7 @@ def _security_headers(response):
 
 # The main navigation, (endpoint, label), in order.
 NAV_LINKS = [("precedents.precedents_page", "Precedents"), ("precedents.guidelines_page", "Guidelines"),
-             ("cite.cite_check", "Cite-check")]
+             ("cite.cite_check", "Cite-check"), ("search.help_page", "Help")]
 
 
 def _site_context() -> dict:

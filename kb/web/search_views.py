@@ -6,9 +6,13 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 from urllib.parse import urlencode
 
+import markdown
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
+
+from markupsafe import Markup
 
 from kb.search import SearchRequest, SearchResults
 from kb.web import search_index
@@ -164,6 +168,14 @@ def _absolute(path: str) -> str:
 
 
 FEED_ENTRIES = 50
+HELP_FILE = Path(__file__).with_name("help.md")
+
+
+@blueprint.get("/help")
+def help_page():
+    """The search help, written in Markdown beside this module (our own text: its HTML is trusted)."""
+    body = markdown.markdown(HELP_FILE.read_text(encoding="utf-8"), extensions=["tables"])
+    return render_template("help.html", body=Markup(body))
 
 
 @blueprint.get("/feeds/search.atom")
