@@ -68,7 +68,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_error_handler(SearchError, _bad_request)
     app.register_error_handler(400, _bad_request)
     app.register_error_handler(404, _not_found)
-    app.register_error_handler(405, _not_found)
+    app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(FileNotFoundError, _no_index)
     app.register_error_handler(500, _server_error)
     return app
@@ -119,6 +119,13 @@ def _bad_request(error):
 def _not_found(error):
     return _error(404, "Not found", "There is no page here. Letters are found at /letters/<case number>, "
                                     "such as /letters/CM16-0213037.")
+
+
+def _method_not_allowed(error):
+    response = _error(405, "Method not allowed", f"This address does not accept {request.method} requests.")
+    body, status = response
+    allowed = ", ".join(sorted(error.valid_methods or ()))
+    return body, status, ({"Allow": allowed} if allowed else {})
 
 
 def _no_index(error):

@@ -134,7 +134,7 @@ def letter_view(record: dict, words: list[str]) -> dict:
 def letter(letter_id: str):
     canonical, record = _load(letter_id)
     if canonical != letter_id:
-        return redirect(url_for("letters.letter", letter_id=canonical, **request.args), code=301)
+        return redirect(url_for("letters.letter", letter_id=canonical) + _query_string(), code=301)
     view = letter_view(record, _highlights())
     original = _original(record)
     view["original_url"] = url_for("letters.original", letter_id=letter_id) if original else None
@@ -148,8 +148,14 @@ def item(letter_id: str, ordinal: int):
     canonical, record = _load(letter_id)
     if not 1 <= ordinal <= len(record["items"]):
         abort(404)
-    target = url_for("letters.letter", letter_id=canonical, **request.args)
+    target = url_for("letters.letter", letter_id=canonical) + _query_string()
     return redirect(f"{target}#item-{ordinal}", code=302)
+
+
+def _query_string() -> str:
+    """The request's query string, passed on as it came (repeated parameters included, nothing interpreted)."""
+    raw = request.query_string.decode("utf-8", "replace")
+    return "?" + raw if raw else ""
 
 
 @blueprint.get("/letters/<letter_id>/original.pdf")
