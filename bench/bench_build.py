@@ -1,0 +1,132 @@
+"""Index build throughput and size: imr-kb against SQLite FTS5 building the same passages, same run.
+
+For each size (passages of generated letters) it measures
+  - `kb index` end to end: read, parse (worker processes) and index the letter files, publish;
+  - writing only: the same parsed documents into Whoosh (imr-kb's writer) and into SQLite FTS5
+    (a passages table with the facet columns, and an FTS5 table over heading and rationale, porter
+    stemming), one after the other on the same machine.
+
+    python -m bench.bench_build [--sizes 10000 100000] [--jobs 2] [--workdir /tmp/kb-bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sqlite3
+import time
+from pathlib import Path
+
+from bench.common import load_average, machine, versions
+from kb import index as kb_index
+from kb.ingest import index_paths
+from kb.letters import parse_letter
+from kb.synth import write_letters
+
+
+def letters_for(passages: int, directory: Path, seed: int) -> list[Path]:
+    """Enough generated letters for `passages` passages (about 1.9 per letter), written as files."""
+    count = max(1, round(passages / 1.89))
+    return write_letters(directory, count, seed=seed)
+
+
+def directory_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def fts5_build(database: Path, docs: list[dict]) -> float:
+    """Seconds to insert the passage documents into SQLite with FTS5, in one transaction."""
+    started = time.perf_counter()
+    db = sqlite3.connect(database)
+    db.executescript("""
+        CREATE TABLE passages (
+            rowid INTEGER PRIMARY KEY, passage_id TEXT UNIQUE, letter_id TEXT, heading TEXT, rationale TEXT,
+            decision TEXT, drug TEXT, drug_class TEXT, category TEXT, subcategory TEXT, guideline TEXT,
+            specialty TEXT, decision_date TEXT, year INTEGER);
+        CREATE INDEX passages_letter ON passages (letter_id);
+        CREATE VIRTUAL TABLE passages_text USING fts5(
+            heading, rationale, content='passages', content_rowid='rowid', tokenize='porter unicode61');
+    """)
+    with db:
+        for row, doc in enumerate(docs, 1):
+            date = doc.get("decision_date")
+            db.execute(
+                "INSERT INTO passages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (row, doc["passage_id"], doc["letter_id"], doc["heading"], doc["rationale"], doc["decision"],
+                 doc["drug"], doc["drug_class"], doc["category"], doc["subcategory"], doc["guideline"],
+                 doc["specialty"], date.date().isoformat() if date else None, doc.get("year")),
+            )
+            db.execute("INSERT INTO passages_text (rowid, heading, rationale) VALUES (?, ?, ?)",
+                       (row, doc["heading"], doc["rationale"]))
+    db.close()
+    return time.perf_counter() - started
+
+
+def whoosh_build(directory: Path, changes: list[kb_index.Change]) -> float:
+    """Seconds for imr-kb's writer to write the same documents into a new generation and commit."""
+    started = time.perf_counter()
+    generation = kb_index.start_generation(directory, None)
+    kb_index.apply_changes(generation, changes, optimize=True)
+    return time.perf_counter() - started
+
+
+def measure(passages: int, workdir: Path, jobs: int, seed: int) -> dict:
+    letters_dir = workdir / f"letters-{passages}"
+    shutil.rmtree(letters_dir, ignore_errors=True)
+    files = letters_for(passages, letters_dir, seed)
+
+    index_dir = workdir / f"index-{passages}"
+    shutil.rmtree(index_dir, ignore_errors=True)
+    report = index_paths([letters_dir], index_dir, jobs=jobs, rebuild=True)
+    end_to_end = report.seconds
+
+    changes = []
+    for path in files:
+        letter = parse_letter(path.read_text(encoding="utf-8"))
+        docs = kb_index.documents(letter, kb_index.Source(str(path), "0" * 64, "text", path.stat().st_size))
+        changes.append(kb_index.Change(docs[0]["letter_id"], tuple(docs)))
+    passage_docs = [d for change in changes for d in change.docs if d["kind"] == kb_index.PASSAGE]
+
+    whoosh_dir = workdir / f"whoosh-{passages}"
+    shutil.rmtree(whoosh_dir, ignore_errors=True)
+    whoosh_seconds = whoosh_build(whoosh_dir, changes)
+
+    database = workdir / f"fts5-{passages}.sqlite3"
+    database.unlink(missing_ok=True)
+    fts5_seconds = fts5_build(database, passage_docs)
+
+    return {
+        "passages": report.passages,
+        "letters": report.letters,
+        "end_to_end": report.passages / end_to_end,
+        "whoosh": len(passage_docs) / whoosh_seconds,
+        "fts5": len(passage_docs) / fts5_seconds,
+        "whoosh_mb": directory_size(whoosh_dir) / 1e6,
+        "index_mb": directory_size(index_dir / kb_index.current_generation(index_dir)) / 1e6,
+        "fts5_mb": database.stat().st_size / 1e6,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/kb-bench-build"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    rows = [measure(size, args.workdir, args.jobs, args.seed) for size in args.sizes]
+    print(f"machine: {machine()}; load {load_average()}")
+    print(f"versions: {versions('whoosh-reloaded', 'pypdfium2')}, SQLite {sqlite3.sqlite_version}")
+    print()
+    print("| passages (letters) | kb index end to end, passages/s | writing only: Whoosh passages/s | "
+          "SQLite FTS5 passages/s | Whoosh / FTS5 | index size | FTS5 size |")
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['passages']:,} ({r['letters']:,}) | {r['end_to_end']:,.0f} (jobs {args.jobs}) | "
+              f"{r['whoosh']:,.0f} | {r['fts5']:,.0f} | {r['whoosh'] / r['fts5']:.2f} | "
+              f"{r['index_mb']:.0f} MB | {r['fts5_mb']:.0f} MB |")
+
+
+if __name__ == "__main__":
+    main()
