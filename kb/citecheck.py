@@ -70,11 +70,23 @@ def contains(rationale: str, quote: Quote) -> bool:
     haystack = normalize(rationale)
     position = 0
     for fragment in quote.fragments:
-        found = haystack.find(fragment, position)
+        found = _find_words(haystack, fragment, position)
         if found < 0:
             return False
         position = found + len(fragment)
     return True
+
+
+def _find_words(haystack: str, fragment: str, start: int) -> int:
+    """Where `fragment` occurs from `start` as whole words ("not medical" is not in "not medically")."""
+    found = haystack.find(fragment, start)
+    while found >= 0:
+        before = haystack[found - 1] if found else " "
+        after = haystack[found + len(fragment)] if found + len(fragment) < len(haystack) else " "
+        if not (before.isalnum() and fragment[0].isalnum()) and not (after.isalnum() and fragment[-1].isalnum()):
+            return found
+        found = haystack.find(fragment, found + 1)
+    return -1
 
 
 def check_brief(text: str, index) -> dict:

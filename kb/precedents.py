@@ -108,19 +108,39 @@ class Statistics:
         totals = facet.counts(self.match.mask)
         upheld = facet.counts(self.upheld)
         overturned = facet.counts(self.overturned)
-        order = sorted(np.flatnonzero(totals), key=lambda i: (-totals[i], str(facet.values[i])))
-        all_values = facet.values.tolist()
+        values = facet.values.tolist()
+        outcomes_of = {values[i]: Outcomes(int(totals[i]), int(upheld[i]), int(overturned[i]))
+                       for i in np.flatnonzero(totals)}
+        if name in _SIDES:
+            outcomes_of = self._with_refinements(BREAKDOWNS[name], outcomes_of, limit)
+        order = sorted(outcomes_of, key=lambda value: (-outcomes_of[value].total, value))
         rows = []
-        for i in order[:limit]:
-            value = str(facet.values[i])
-            outcomes = Outcomes(int(totals[i]), int(upheld[i]), int(overturned[i]))
-            if name in _SIDES:  # a citation counts with its refinements (p. 24 of a part counts for the part)
-                outcomes = self.outcomes(self.match.rows_where(BREAKDOWNS[name], refinements(all_values, value)))
+        for value in order[:limit]:
+            outcomes = outcomes_of[value]
             rows.append({"value": value, "label": _breakdown_label(name, value), **outcomes.as_dict(),
                          "links": {"total": self.link(**{name: value}),
                                    "upheld": self.link(**{name: value, "decision": UPHELD}),
                                    "overturned": self.link(**{name: value, "decision": OVERTURNED})}})
         return rows
+
+    def _with_refinements(self, column: str, exact: dict[str, Outcomes], limit: int | None) -> dict[str, Outcomes]:
+        """One side's citations counted with their refinements (a page of a part counts for the part too).
+
+        The sum of the exact counts of an id and its refinements bounds its count from above (a passage
+        citing two pages of a part is counted twice), so ids are counted exactly, by mask, in order of that
+        bound until no uncounted id can reach the shown rows: a few masks however many citations there are.
+        """
+        values = self.columns.facets[column].values.tolist()
+        cited = list(exact)
+        bound = {value: sum(exact[v].total for v in refinements(cited, value)) for value in cited}
+        counted: dict[str, Outcomes] = {}
+        for value in sorted(bound, key=lambda v: (-bound[v], v)):
+            if limit is not None and len(counted) >= limit:
+                shown_floor = sorted((o.total for o in counted.values()), reverse=True)[limit - 1]
+                if bound[value] < shown_floor:
+                    break
+            counted[value] = self.outcomes(self.match.rows_where(column, refinements(values, value)))
+        return counted
 
     def divergence(self) -> dict:
         """Items where the claims administrator and the reviewer cited different guidelines."""
@@ -248,6 +268,9 @@ def distinctive_phrases(texts: list[str], background: list[str], limit: int = PH
     scored = []
     for phrase, count in here.items():
         if count < floor or _CITATION_WORDS.intersection(phrase.split()):
+            continue
+        if not background:  # nothing to compare with: the most used phrases
+            scored.append((float(count), count, phrase))
             continue
         rate_here = count / len(texts)
         rate_there = (elsewhere.get(phrase, 0) + 1) / (len(background) + 1)

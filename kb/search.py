@@ -51,8 +51,6 @@ FACET_VALUES_SHOWN = 12
 FACET_VALUES_EXPANDED = 300
 SNIPPET_TOKENS = 48
 SIMILAR_TERMS = 12
-SIMILAR_DRUG_BOOST = 3.0
-SIMILAR_TREATMENT_BOOST = 2.0
 TYPICAL_SAMPLE = 120  # rationales read to find what is typical of a set
 TYPICAL_TERMS = 15
 QUOTE_CANDIDATES = 20
@@ -363,11 +361,9 @@ class SearchIndex:
             return _hit(fields, list(words), size=None) if fields is not None else None
 
     def similar(self, passage_id: str, limit: int = 10) -> list[Hit] | None:
-        """Passages whose rationales are most like this one's, the same drug or treatment weighing most.
-
-        None when there is no such passage. The key terms of the rationale (those frequent in it and rare in
-        the collection) make the query; the passage's drugs and treatment are added with a boost.
-        """
+        """Passages whose rationales are most like this one's; those about the same drug (or, for an item
+        without a drug, the same treatment) come first, each group ranked by the shared key terms of the
+        rationale (terms frequent in it and rare in the collection). None when there is no such passage."""
         generation = self.generation()
         with generation.index.searcher() as searcher:
             docnum = _docnum(searcher, passage_id)
@@ -375,17 +371,26 @@ class SearchIndex:
                 return None
             fields = searcher.stored_fields(docnum)
             terms = searcher.key_terms([docnum], "rationale", numterms=SIMILAR_TERMS)
-            clauses = [wq.Term("rationale", term, boost=weight) for term, weight in terms]
-            clauses += [wq.Term("drug", drug, boost=SIMILAR_DRUG_BOOST) for drug in _split(fields.get("drug"))]
-            if fields.get("subcategory"):
-                clauses.append(wq.Term("subcategory", fields["subcategory"], boost=SIMILAR_TREATMENT_BOOST))
-            if not clauses:
-                return []
-            query = wq.AndNot(wq.And([wq.Term("kind", kb_index.PASSAGE), wq.Or(clauses)]),
-                              wq.Term("passage_id", passage_id))
-            results = searcher.search(query, limit=limit)
+            text = wq.Or([wq.Term("rationale", term, boost=weight) for term, weight in terms]) if terms else None
+            drugs = _split(fields.get("drug"))
+            if drugs:
+                same = wq.Or([wq.Term("drug", drug) for drug in drugs])
+            elif fields.get("subcategory"):
+                same = wq.Term("subcategory", fields["subcategory"])
+            else:
+                same = None
+            others = wq.Term("passage_id", passage_id)
+            found = []
+            # same drug or treatment first (ranked by the text when it shares any key term), then the rest
+            for query in (same and (wq.AndMaybe(same, text) if text else same), text):
+                if query is None or len(found) >= limit:
+                    continue
+                query = wq.AndNot(wq.And([wq.Term("kind", kb_index.PASSAGE), query]), others)
+                results = searcher.search(query, limit=limit - len(found))
+                found += [(hit.fields(), hit.score) for hit in results]
+                others = wq.Or([others, *[wq.Term("passage_id", f["passage_id"]) for f, _ in found]])
             words = [term for term, _ in terms]
-            return [_hit(hit.fields(), words, hit.score) for hit in results]
+            return [_hit(stored, words, score) for stored, score in found]
 
     def quote_candidates(self, fragments: list[str], limit: int = QUOTE_CANDIDATES) -> list[dict]:
         """Passages whose rationale has every fragment's words in a row (stems): the caller then checks the
