@@ -15,7 +15,6 @@ import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -38,6 +37,7 @@ from kb.precedents import guideline_index as build_guideline_index
 from kb.search import SearchIndex, SearchRequest
 from kb.web import create_app
 from kb.web.search_views import FEED_ENTRIES
+from tests.webutil import Element, parse_html
 
 LETTERS, PASSAGES = 132, 307
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -556,63 +556,7 @@ def test_guidelines_api_lists_the_guideline_index(client, guideline_rows):
 # The carisoprodol precedents page
 
 
-class Node:
-    def __init__(self, tag: str, attrs: dict):
-        self.tag, self.attrs, self.children = tag, attrs, []
-
-    @property
-    def classes(self) -> set[str]:
-        return set((self.attrs.get("class") or "").split())
-
-    def iter(self):
-        yield self
-        for child in self.children:
-            if isinstance(child, Node):
-                yield from child.iter()
-
-    def find_all(self, tag: str | None = None, cls: str | None = None) -> list[Node]:
-        return [n for n in self.iter() if (tag is None or n.tag == tag) and (cls is None or cls in n.classes)]
-
-    @property
-    def text(self) -> str:
-        return " ".join("".join(c if isinstance(c, str) else f" {c.text} " for c in self.children).split())
-
-
-class _TreeBuilder(HTMLParser):
-    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.root = Node("#document", {})
-        self.stack = [self.root]
-
-    def handle_starttag(self, tag, attrs):
-        node = Node(tag, dict(attrs))
-        self.stack[-1].children.append(node)
-        if tag not in self.VOID:
-            self.stack.append(node)
-
-    def handle_startendtag(self, tag, attrs):
-        self.stack[-1].children.append(Node(tag, dict(attrs)))
-
-    def handle_endtag(self, tag):
-        for depth in range(len(self.stack) - 1, 0, -1):
-            if self.stack[depth].tag == tag:
-                del self.stack[depth:]
-                return
-
-    def handle_data(self, data):
-        self.stack[-1].children.append(data)
-
-
-def parse_html(html: str) -> Node:
-    builder = _TreeBuilder()
-    builder.feed(html)
-    builder.close()
-    return builder.root
-
-
-def hrefs(doc: Node) -> list[str]:
+def hrefs(doc: Element) -> list[str]:
     return [n.attrs["href"] for n in doc.iter() if n.tag in ("a", "link") and n.attrs.get("href")]
 
 
@@ -639,7 +583,7 @@ CARISOPRODOL_PAGES = ["/precedents?drug=carisoprodol", "/precedents?drug=soma"]
 
 
 @pytest.fixture(scope="module", params=CARISOPRODOL_PAGES, ids=["carisoprodol", "soma"])
-def carisoprodol_page(request, app) -> Node:
+def carisoprodol_page(request, app) -> Element:
     response = app.test_client().get(request.param)
     assert response.status_code == 200
     return parse_html(response.get_data(as_text=True))
@@ -656,7 +600,7 @@ def test_carisoprodol_page_has_no_overturned_rationale(carisoprodol_page):
 
 
 def test_carisoprodol_page_links_a_search_listing_both_seeds(carisoprodol_page, client, seed_ids):
-    search = [a.attrs["href"] for a in carisoprodol_page.find_all("a") if a.text.startswith("All 2 rationales")]
+    search = [a.attrs["href"] for a in carisoprodol_page.find_all("a") if a.squashed_text.startswith("All 2 rationales")]
     assert len(search) == 1
     results = parse_html(client.get(search[0]).get_data(as_text=True))
     assert sorted(item_links(results.find_all("li", "hit"))) == sorted(seed_ids)
@@ -664,12 +608,12 @@ def test_carisoprodol_page_links_a_search_listing_both_seeds(carisoprodol_page, 
 
 def test_carisoprodol_page_shows_100_percent_upheld(carisoprodol_page):
     headline = carisoprodol_page.find_all("div", "headline-figures")[0]
-    figure_texts = [a.text for a in headline.find_all("a", "figure")]
+    figure_texts = [a.squashed_text for a in headline.find_all("a", "figure")]
     assert figure_texts[:3] == ["2", "100 %", "0 %"]
 
 
-def _table(doc: Node, caption: str) -> Node:
-    tables = [t for t in doc.find_all("table") if t.find_all("caption") and t.find_all("caption")[0].text == caption]
+def _table(doc: Element, caption: str) -> Element:
+    tables = [t for t in doc.find_all("table") if t.find_all("caption") and t.find_all("caption")[0].squashed_text == caption]
     assert len(tables) == 1, caption
     return tables[0]
 
@@ -677,15 +621,15 @@ def _table(doc: Node, caption: str) -> Node:
 def test_carisoprodol_page_shows_the_guidelines_the_seeds_rely_on(carisoprodol_page, by_id, seed_ids):
     relied_on = {c for pid in seed_ids for c in by_id[pid].reviewer}
     rows = _table(carisoprodol_page, "Most relied on by reviewers").find_all("tr")[1:]
-    shown = {row.find_all("th")[0].text for row in rows}
+    shown = {row.find_all("th")[0].squashed_text for row in rows}
     assert shown == {citation_label(c) for c in relied_on}
-    cited_by_both = {row.find_all("th")[0].text for row in rows if row.find_all("td")[0].text == "2"}
+    cited_by_both = {row.find_all("th")[0].squashed_text for row in rows if row.find_all("td")[0].squashed_text == "2"}
     assert cited_by_both == {citation_label(c) for c in relied_on if all(c in by_id[pid].reviewer for pid in seed_ids)}
 
 
 def test_soma_and_carisoprodol_pages_show_the_same_figures(client):
     pages = [parse_html(client.get(url).get_data(as_text=True)) for url in CARISOPRODOL_PAGES]
-    numbers = [[td.text for td in doc.find_all("td", "num")] for doc in pages]
+    numbers = [[td.squashed_text for td in doc.find_all("td", "num")] for doc in pages]
     assert numbers[0] == numbers[1] and numbers[0]
 
 
@@ -919,7 +863,7 @@ def test_compare_shows_both_rationales(client, by_id):
     cards = doc.find_all("article", "rationale-card")
     assert item_links(cards) == [first, second]
     for card, pid in zip(cards, (first, second)):
-        assert card.find_all("div", "rationale")[0].text == " ".join(by_id[pid].rationale.split())
+        assert card.find_all("div", "rationale")[0].squashed_text == " ".join(by_id[pid].rationale.split())
 
 
 def test_compare_accepts_oddly_written_ids(client):
@@ -933,7 +877,7 @@ def test_compare_accepts_oddly_written_ids(client):
 def test_compare_needs_exactly_two_passages(client, query):
     response = client.get("/compare" + query)
     assert response.status_code == 400
-    assert "exactly two" in parse_html(response.get_data(as_text=True)).find_all("p", "error-message")[0].text
+    assert "exactly two" in parse_html(response.get_data(as_text=True)).find_all("p", "error-message")[0].squashed_text
 
 
 def test_compare_of_a_malformed_id_is_400(client):
