@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from threading import Lock
+
 from flask import Blueprint, abort, render_template, request, url_for
 
 from kb.guidelines import citation_label
@@ -13,6 +16,11 @@ from kb.web.search_views import hit_view, search_url
 
 blueprint = Blueprint("precedents", __name__)
 API_VERSION = 1
+# A guideline page reads hundreds of rationales for its phrases; a published generation never changes,
+# so each page is computed once per generation (per process) and kept, the least recently made dropped.
+GUIDELINE_VIEWS_CACHED = 256
+_guideline_views: OrderedDict = OrderedDict()
+_cache_lock = Lock()
 _GUIDELINE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/:._-")
 
 
@@ -99,7 +107,16 @@ def _guideline(citation_id: str) -> tuple:
     match = search_index().match(search_request)
     if match.total == 0:
         abort(404)
-    return match, guideline_view(match, citation_id)
+    key = (match.generation.name, citation_id)
+    with _cache_lock:
+        view = _guideline_views.get(key)
+    if view is None:
+        view = guideline_view(match, citation_id)
+        with _cache_lock:
+            _guideline_views[key] = view
+            while len(_guideline_views) > GUIDELINE_VIEWS_CACHED:
+                _guideline_views.popitem(last=False)
+    return match, view
 
 
 @blueprint.get("/guidelines/<path:citation_id>")
