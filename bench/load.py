@@ -138,11 +138,13 @@ def _wait_for(port: int, process: subprocess.Popen, log, seconds: float = 30.0) 
         if process.poll() is not None:
             log.seek(0)
             raise RuntimeError(f"gunicorn exited with {process.returncode}: {log.read()}")
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             connection.request("GET", "/search")
             connection.getresponse().read()  # any answer will do: it is listening and the app loaded
             return
         except OSError:
             time.sleep(0.2)
+        finally:
+            connection.close()
     raise RuntimeError(f"gunicorn did not answer on port {port} within {seconds:.0f} s")
