@@ -3,7 +3,7 @@
 Both extractors feed the same parser in the same run, on the same bytes already in memory, so the
 ratio is fair on a noisy machine. Goal: >= 200 letters/s per core with pypdfium2.
 
-    python bench/bench_parse.py [--letters ../shared/letters] [--rounds 3]
+    python -m bench.bench_parse [--letters ../shared/letters] [--rounds 3]
 """
 
 from __future__ import annotations

@@ -12,12 +12,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kb.index import CASE_NUMBER
+
 MAX_BRIEF_CHARS = 200_000
 MAX_CASE_NUMBERS = 500
 MAX_QUOTES = 200
 MIN_QUOTE_WORDS = 6
 
-CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])CM\s?(\d{2})\s?[-‐‑–—]?\s?(\d{7})(?!\d)", re.I)
 _QUOTE = re.compile(r"“([^”]{10,4000})”|\"([^\"]{10,4000})\"")
 _ELLIPSIS = re.compile(r"\s*(?:\.\s?\.\s?\.|…)\s*")
 _DASHES = str.maketrans({"‐": "-", "‑": "-", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})

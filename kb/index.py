@@ -107,6 +107,16 @@ def letter_id_of(letter: Letter) -> str:
     return "L-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
 
 
+# An IMR case number as people write it: any case, spaces, no dash or a typographic one ("cm16 0213037").
+CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])CM\s*(\d{2})\s*[-‐‑–—]?\s*(\d{7})(?!\d)", re.I)
+
+
+def canonical_case_number(text: str) -> str | None:
+    """'cm16 0213037' -> 'CM16-0213037'; None when the text is not a case number."""
+    match = CASE_NUMBER.fullmatch(text.strip())
+    return f"CM{match.group(1)}-{match.group(2)}" if match else None
+
+
 def passage_id_of(letter_id: str, ordinal: int) -> str:
     return f"{letter_id}/{ordinal}"
 

@@ -39,7 +39,6 @@ from kb.query import (
     Word,
     YearRange,
     parse_query,
-    positive_words,
 )
 
 PER_PAGE = 20
@@ -94,7 +93,6 @@ _INDEX_FIELD = {"drug": "drug", "class": "drug_class", "category": "category", "
                 "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number"}
 _SOURCE_LABELS = {"None": "No evidence cited"}
 _DIVERGENT_LABELS = {"differ": "Different guidelines", "same": "The same guidelines"}
-_CASE_NUMBER = re.compile(r"cm\s*(\d{2})\s*-?\s*(\d{7})", re.I)
 
 
 # --------------------------------------------------------------------------------------------
@@ -608,8 +606,7 @@ class _Search:
             entry = resolve_drug(value)
             return entry.generic if entry else value
         if query_field == "case":
-            match = _CASE_NUMBER.fullmatch(value.strip())
-            return f"CM{match.group(1)}-{match.group(2)}" if match else value
+            return kb_index.canonical_case_number(value) or value
         facet = self.columns.facets.get(_COLUMN_OF_QUERY_FIELD.get(query_field, ""))
         known = facet.values.tolist() if facet is not None else []
         if query_field == "class":

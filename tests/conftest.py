@@ -53,3 +53,26 @@ def real_index(tmp_path_factory: pytest.TempPathFactory, letters_dir: Path, seed
     index_dir = tmp_path_factory.mktemp("real") / "index"
     index_paths([letters_dir, seeds_dir], index_dir, jobs=2)
     return index_dir
+
+
+@pytest.fixture(scope="module")
+def index(real_index: Path):
+    """The real index opened for searching (kb.search.SearchIndex)."""
+    from kb.search import SearchIndex
+
+    search_index = SearchIndex(real_index)
+    yield search_index
+    search_index.close()
+
+
+@pytest.fixture(scope="module")
+def app(real_index: Path):
+    """The site over the real index."""
+    from tests.webutil import make_app
+
+    return make_app(real_index)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()

@@ -30,8 +30,6 @@ from kb.citecheck import (
 )
 from kb.index import letter_id_of
 from kb.letters import parse_letter
-from kb.search import SearchIndex
-from kb.web import create_app
 
 CASE = "CM16-0213037"
 
@@ -216,23 +214,6 @@ def test_a_brief_at_the_limit_is_checked():
 
 # --------------------------------------------------------------------------------------------
 # A brief against the real index
-
-
-@pytest.fixture(scope="module")
-def index(real_index) -> SearchIndex:
-    search_index = SearchIndex(real_index)
-    yield search_index
-    search_index.close()
-
-
-@pytest.fixture(scope="module")
-def app(real_index):
-    return create_app({"INDEX_DIR": str(real_index), "TESTING": True})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 @pytest.fixture(scope="module")

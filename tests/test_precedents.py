@@ -34,8 +34,7 @@ from kb.precedents import (
     precedents,
 )
 from kb.precedents import guideline_index as build_guideline_index
-from kb.search import SearchIndex, SearchRequest
-from kb.web import create_app
+from kb.search import SearchRequest
 from kb.web.search_views import FEED_ENTRIES
 from tests.webutil import Element, parse_html
 
@@ -174,23 +173,6 @@ def figures(row: dict, *keys: str) -> dict:
 
 # --------------------------------------------------------------------------------------------
 # The index, the statistics and the site
-
-
-@pytest.fixture(scope="module")
-def index(real_index) -> SearchIndex:
-    search_index = SearchIndex(real_index)
-    yield search_index
-    search_index.close()
-
-
-@pytest.fixture(scope="module")
-def app(real_index):
-    return create_app({"INDEX_DIR": str(real_index), "TESTING": True})
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 # name -> (URL parameters, the same selection as a predicate on the brute-force model)

@@ -163,13 +163,6 @@ def hit_texts(segments) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def index(real_index: Path):
-    opened = SearchIndex(real_index)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(scope="module")
 def truth(letters_dir: Path, seeds_dir: Path) -> list[Passage]:
     passages = []
     for path in [*sorted(letters_dir.glob("*.txt")), *sorted(seeds_dir.glob("*.txt"))]:

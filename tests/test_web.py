@@ -41,16 +41,6 @@ CITATION_2 = ("Cal. DWC IMR Final Determination, Case No. CM16-0213037, item 2 "
 
 
 @pytest.fixture(scope="module")
-def app(real_index):
-    return make_app(real_index)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture(scope="module")
 def seed_passages(seeds_dir) -> dict[str, list[str]]:
     """Each seed's letter id -> the passage ids of its carisoprodol (Soma) items, from parsing the seed."""
     found = {}

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
+from kb.index import canonical_case_number
 from kb.ingest import ORIGINALS
 from kb.pool import original_path
 from kb.search import SearchError, SearchRequest, highlight_words, snippet
@@ -16,18 +17,14 @@ from kb.web.search_views import letter_url, search_url
 
 blueprint = Blueprint("letters", __name__)
 
-# Case numbers, also written lower case, with spaces or without the dash; content ids of letters without one.
-_CASE = re.compile(r"cm\s*(\d{2})\s*-?\s*(\d{7})", re.I)
+# Content ids of letters without a case number.
 _CONTENT_ID = re.compile(r"L-[0-9a-f]{12}")
 _MONTHS = ("Jan.", "Feb.", "Mar.", "Apr.", "May", "June", "July", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
 
 
 def canonical_letter_id(raw: str) -> str | None:
     """'cm16 0213037' -> 'CM16-0213037'; a content id as is; None for anything else."""
-    case = _CASE.fullmatch(raw.strip())
-    if case:
-        return f"CM{case.group(1)}-{case.group(2)}"
-    return raw if _CONTENT_ID.fullmatch(raw) else None
+    return canonical_case_number(raw) or (raw if _CONTENT_ID.fullmatch(raw) else None)
 
 
 def bluebook_date(iso: str | None) -> str | None:

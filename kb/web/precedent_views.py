@@ -7,12 +7,12 @@ from threading import Lock
 
 from flask import Blueprint, abort, render_template, request, url_for
 
-from kb.guidelines import citation_label
+from kb.guidelines import citation_ancestry, citation_label
 from kb.precedents import OVERTURNED, UPHELD, guideline_index, guideline_view, precedents
 from kb.search import FACET_BY_NAME, SearchRequest, facet_label
 from kb.web import search_index
 from kb.web.charts import year_chart
-from kb.web.search_views import hit_view, search_url
+from kb.web.search_views import hit_view, params_suffix, search_url
 
 blueprint = Blueprint("precedents", __name__)
 API_VERSION = 1
@@ -62,7 +62,7 @@ def precedents_page():
     return render_template(
         "precedents.html", stats=data, typical=typical, request=search_request, title=_title(search_request),
         chart=year_chart(data["by_year"]), search_url=search_url(search_request.query_string()),
-        json_url=url_for("precedents.precedents_json") + _suffix(search_request), upheld=UPHELD,
+        json_url=url_for("precedents.precedents_json") + params_suffix(search_request), upheld=UPHELD,
         overturned=OVERTURNED, empty=match.total == 0)
 
 
@@ -76,11 +76,6 @@ def precedents_json():
     return {"version": API_VERSION, "generation": match.generation.name,
             "request": {"q": search_request.q, "filters": {n: list(v) for n, v in search_request.filters}},
             **data}
-
-
-def _suffix(search_request: SearchRequest) -> str:
-    query_string = search_request.query_string()
-    return "" if query_string == "?" else query_string
 
 
 @blueprint.get("/guidelines")
@@ -125,7 +120,7 @@ def guideline_page(citation_id: str):
     data = linked(view)
     typical = _typical_hits(match, data.pop("typical"))
     parents = [{"id": p, "label": citation_label(p), "url": url_for("precedents.guideline_page", citation_id=p)}
-               for p in _ancestors(citation_id)]
+               for p in citation_ancestry(citation_id)[:-1]]
     return render_template(
         "guideline.html", view=data, typical=typical, parents=parents, chart=year_chart(data["by_year"]),
         precedents_url=url_for("precedents.precedents_page", guideline=citation_id),
@@ -139,8 +134,3 @@ def guideline_json(citation_id: str):
     data["typical"] = {decision: [hit.passage_id for hit in match.hits(rows)] for decision, rows in
                        data["typical"].items()}
     return {"version": API_VERSION, "guideline": data}
-
-
-def _ancestors(citation_id: str) -> list[str]:
-    parts = citation_id.split("/")
-    return ["/".join(parts[: n + 1]) for n in range(len(parts) - 1)]

@@ -76,16 +76,16 @@ def _page_view(results: SearchResults) -> dict:
         "sorts": [{**sort, "url": search_url(sort["url"])} for sort in results.sorts],
         "previous_url": search_url(results.previous),
         "next_url": search_url(results.next),
-        "json_url": url_for("search.search_json") + _params_suffix(results.request),
-        "csv_url": url_for("search.search_csv") + _params_suffix(results.request),
+        "json_url": url_for("search.search_json") + params_suffix(results.request),
+        "csv_url": url_for("search.search_csv") + params_suffix(results.request),
         "clear_url": url_for("search.search"),
         "compare_url": url_for("passages.compare"),
-        "precedents_url": url_for("precedents.precedents_page") + _params_suffix(replace(results.request, sort="relevance")),
-        "feed_url": url_for("search.search_feed") + _params_suffix(replace(results.request, sort="relevance")),
+        "precedents_url": url_for("precedents.precedents_page") + params_suffix(replace(results.request, sort="relevance")),
+        "feed_url": url_for("search.search_feed") + params_suffix(replace(results.request, sort="relevance")),
     }
 
 
-def _params_suffix(search_request: SearchRequest) -> str:
+def params_suffix(search_request: SearchRequest) -> str:
     query_string = search_request.query_string(page=1)
     return "" if query_string == "?" else query_string
 
@@ -155,7 +155,7 @@ def search_document(results: SearchResults) -> dict:
         ],
         "active_filters": [item["label"] for item in results.active],
         "links": {
-            "html": _absolute(view["clear_url"] + _params_suffix(req)),
+            "html": _absolute(view["clear_url"] + params_suffix(req)),
             "csv": _absolute(view["csv_url"]),
             "next": _absolute(url_for("search.search_json") + results.next) if results.next else None,
             "previous": _absolute(url_for("search.search_json") + results.previous) if results.previous else None,
@@ -187,9 +187,9 @@ def search_feed():
     title = "; ".join(item["label"] for item in results.active) or "All decisions"
     updated = max((hit["decision_date"] for hit in view["hits"] if hit["decision_date"]), default="1970-01-01")
     body = render_template("search_feed.xml", title=title, hits=view["hits"], updated=updated,
-                           self_url=_absolute(url_for("search.search_feed") + _params_suffix(
+                           self_url=_absolute(url_for("search.search_feed") + params_suffix(
                                replace(search_request, sort="relevance", per_page=20))),
-                           html_url=_absolute(view["clear_url"] + _params_suffix(replace(search_request, sort="relevance",
+                           html_url=_absolute(view["clear_url"] + params_suffix(replace(search_request, sort="relevance",
                                                                                          per_page=20))))
     return Response(body, mimetype="application/atom+xml")
 
