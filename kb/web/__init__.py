@@ -116,9 +116,18 @@ def _bad_request(error):
     return _error(400, "This request cannot be answered", message)
 
 
+# What a 404 says, by the kind of address asked for (the first match in the path wins).
+_NOT_FOUND = (
+    ("/letters/", "No such letter or item is in the index. Letters are found at /letters/<case number>, "
+                  "such as /letters/CM16-0213037, and items at /letters/<case number>/items/<n>."),
+    ("/guidelines/", "No guideline citation with this id is in the index; /guidelines lists every one."),
+)
+
+
 def _not_found(error):
-    return _error(404, "Not found", "There is no page here. Letters are found at /letters/<case number>, "
-                                    "such as /letters/CM16-0213037.")
+    message = next((text for part, text in _NOT_FOUND if part in request.path),
+                   "There is no page here. Start from the search page, /search.")
+    return _error(404, "Not found", message)
 
 
 def _method_not_allowed(error):
