@@ -1,12 +1,13 @@
 """Index build throughput and size: imr-kb against SQLite FTS5 building the same passages, same run.
 
-For each size (passages of generated letters) it measures
+For each size (passages of generated letters) it measures, for each engine (kb.engines),
   - `kb index` end to end: read, parse (worker processes) and index the letter files, publish;
-  - writing only: the same parsed documents into Whoosh (imr-kb's writer) and into SQLite FTS5
-    (a passages table with the facet columns, and an FTS5 table over heading and rationale, porter
-    stemming), one after the other on the same machine.
+  - writing only: the same parsed documents into the engine's new generation (kb.index.apply_changes)
+    and, once, into SQLite FTS5 (a passages table with the facet columns, and an FTS5 table over heading
+    and rationale, porter stemming), one after the other on the same machine.
 
-    python -m bench.bench_build [--sizes 10000 100000] [--jobs 2] [--workdir /tmp/kb-bench]
+    python -m bench.bench_build [--sizes 10000 100000] [--engines whoosh tantivy] [--jobs 2]
+                                [--workdir /tmp/kb-bench-build]
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ import argparse
 import shutil
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from bench.common import load_average, machine, versions
 from kb import index as kb_index
+from kb.engines import ENGINES
 from kb.ingest import index_paths
 from kb.letters import parse_letter
 from kb.synth import write_letters
@@ -34,7 +37,7 @@ def directory_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def fts5_build(database: Path, docs: list[dict]) -> float:
+def fts5_build(database: Path, docs: Iterable[dict]) -> float:
     """Seconds to insert the passage documents into SQLite with FTS5, in one transaction."""
     started = time.perf_counter()
     db = sqlite3.connect(database)
@@ -62,23 +65,29 @@ def fts5_build(database: Path, docs: list[dict]) -> float:
     return time.perf_counter() - started
 
 
-def whoosh_build(directory: Path, changes: list[kb_index.Change]) -> float:
-    """Seconds for imr-kb's writer to write the same documents into a new generation and commit."""
+def engine_build(directory: Path, engine: str, changes: list[kb_index.Change]) -> float:
+    """Seconds for an engine's writer to write the documents into a new generation and commit."""
     started = time.perf_counter()
-    generation = kb_index.start_generation(directory, None)
+    generation = kb_index.start_generation(directory, None, engine)
     kb_index.apply_changes(generation, changes, optimize=True)
     return time.perf_counter() - started
 
 
-def measure(passages: int, workdir: Path, jobs: int, seed: int) -> dict:
+def measure(passages: int, engines: list[str], workdir: Path, jobs: int, seed: int) -> list[dict]:
     letters_dir = workdir / f"letters-{passages}"
-    shutil.rmtree(letters_dir, ignore_errors=True)
-    files = letters_for(passages, letters_dir, seed)
+    if sum(1 for _ in letters_dir.glob("*")) != max(1, round(passages / 1.89)):
+        shutil.rmtree(letters_dir, ignore_errors=True)
+        letters_for(passages, letters_dir, seed)
+    files = sorted(letters_dir.glob("*"))
 
-    index_dir = workdir / f"index-{passages}"
-    shutil.rmtree(index_dir, ignore_errors=True)
-    report = index_paths([letters_dir], index_dir, jobs=jobs, rebuild=True)
-    end_to_end = report.seconds
+    end_to_end = {}
+    for engine in engines:
+        index_dir = workdir / f"e2e-{engine}-{passages}"
+        shutil.rmtree(index_dir, ignore_errors=True)
+        report = index_paths([letters_dir], index_dir, jobs=jobs, rebuild=True, engine=engine)
+        generation = index_dir / kb_index.current_generation(index_dir)
+        end_to_end[engine] = (report, directory_size(generation) / 1e6)
+        shutil.rmtree(index_dir)
 
     changes = []
     for path in files:
@@ -87,44 +96,51 @@ def measure(passages: int, workdir: Path, jobs: int, seed: int) -> dict:
         changes.append(kb_index.Change(docs[0]["letter_id"], tuple(docs)))
     passage_docs = [d for change in changes for d in change.docs if d["kind"] == kb_index.PASSAGE]
 
-    whoosh_dir = workdir / f"whoosh-{passages}"
-    shutil.rmtree(whoosh_dir, ignore_errors=True)
-    whoosh_seconds = whoosh_build(whoosh_dir, changes)
-
-    database = workdir / f"fts5-{passages}.sqlite3"
+    database = workdir / f"fts5-build-{passages}.sqlite3"
     database.unlink(missing_ok=True)
     fts5_seconds = fts5_build(database, passage_docs)
+    fts5_mb = database.stat().st_size / 1e6
+    database.unlink()
 
-    return {
-        "passages": report.passages,
-        "letters": report.letters,
-        "end_to_end": report.passages / end_to_end,
-        "whoosh": len(passage_docs) / whoosh_seconds,
-        "fts5": len(passage_docs) / fts5_seconds,
-        "whoosh_mb": directory_size(whoosh_dir) / 1e6,
-        "index_mb": directory_size(index_dir / kb_index.current_generation(index_dir)) / 1e6,
-        "fts5_mb": database.stat().st_size / 1e6,
-    }
+    rows = []
+    for engine in engines:
+        directory = workdir / f"writing-{engine}-{passages}"
+        shutil.rmtree(directory, ignore_errors=True)
+        seconds = engine_build(directory, engine, changes)
+        shutil.rmtree(directory)
+        report, index_mb = end_to_end[engine]
+        rows.append({
+            "engine": engine,
+            "passages": report.passages,
+            "letters": report.letters,
+            "end_to_end": report.passages / report.seconds,
+            "writing": len(passage_docs) / seconds,
+            "fts5": len(passage_docs) / fts5_seconds,
+            "index_mb": index_mb,
+            "fts5_mb": fts5_mb,
+        })
+    return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/kb-bench-build"))
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    rows = [measure(size, args.workdir, args.jobs, args.seed) for size in args.sizes]
+    rows = [row for size in args.sizes for row in measure(size, args.engines, args.workdir, args.jobs, args.seed)]
     print(f"machine: {machine()}; load {load_average()}")
-    print(f"versions: {versions('whoosh-reloaded', 'pypdfium2')}, SQLite {sqlite3.sqlite_version}")
+    print(f"versions: {versions('whoosh-reloaded', 'tantivy', 'pypdfium2')}, SQLite {sqlite3.sqlite_version}")
     print()
-    print("| passages (letters) | kb index end to end, passages/s | writing only: Whoosh passages/s | "
-          "SQLite FTS5 passages/s | Whoosh / FTS5 | index size | FTS5 size |")
-    print("|---|---|---|---|---|---|---|")
+    print("| passages (letters) | engine | kb index end to end, passages/s | writing only: engine passages/s | "
+          "SQLite FTS5 passages/s | engine / FTS5 | index size | FTS5 size |")
+    print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['passages']:,} ({r['letters']:,}) | {r['end_to_end']:,.0f} (jobs {args.jobs}) | "
-              f"{r['whoosh']:,.0f} | {r['fts5']:,.0f} | {r['whoosh'] / r['fts5']:.2f} | "
+        print(f"| {r['passages']:,} ({r['letters']:,}) | {r['engine']} | {r['end_to_end']:,.0f} (jobs {args.jobs}) | "
+              f"{r['writing']:,.0f} | {r['fts5']:,.0f} | {r['writing'] / r['fts5']:.2f} | "
               f"{r['index_mb']:.0f} MB | {r['fts5_mb']:.0f} MB |")
 
 

@@ -1,7 +1,9 @@
 """Query latency at scale: imr-kb against SQLite FTS5 on the same passages, same queries, one run.
 
-For each size (passages of generated letters) it reuses, or builds the way bench.bench_build does,
-  - the imr-kb index of the letters (<workdir>/index-<N>, letters in <workdir>/letters-<N>), and
+For each size (passages of generated letters) and engine it reuses, or builds the way bench.bench_build
+does,
+  - the imr-kb index of the letters (<workdir>/index-<engine>-<N>, letters in <workdir>/letters-<N>), with
+    the build's time recorded beside it (<workdir>/build-<engine>-<N>.json), and
   - the SQLite FTS5 database of the same passages (<workdir>/fts5-<N>.sqlite3, bench_build's schema;
     when missing it is filled from the passage documents stored in that imr-kb index, so both hold
     exactly the same rows),
@@ -16,20 +18,22 @@ engines alternating query by query. Latency is wall time in this process (no HTT
 Also reported: each index's size on disk, the process's peak RSS (getrusage; it depends on when the
 garbage collector frees what each search allocated, so the RSS after a gc.collect() is shown beside it).
 
-    python -m bench.bench_scale [--sizes 10000 100000] [--rounds 5] [--workdir /tmp/kb-bench-build]
+    python -m bench.bench_scale [--sizes 10000 100000] [--engines whoosh tantivy] [--rounds 5]
+                                [--workdir /tmp/kb-bench-build]
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import multiprocessing
 import os
 import resource
 import shutil
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +43,7 @@ from bench.bench_build import directory_size, fts5_build, letters_for
 from bench.common import load_average, machine, versions
 from kb import index as kb_index
 from kb.drugs import DRUGS, resolve_drug
+from kb.engines import ENGINES
 from kb.ingest import index_paths
 from kb.precedents import Statistics, precedents
 from kb.search import PER_PAGE, SNIPPET_TOKENS, SearchIndex, SearchRequest
@@ -72,9 +77,18 @@ def expected_letters(passages: int) -> int:
     return max(1, round(passages / 1.89))  # as bench_build.letters_for
 
 
-def ensure_built(passages: int, workdir: Path, jobs: int, seed: int) -> None:
+def index_dir_of(workdir: Path, engine: str, passages: int) -> Path:
+    return workdir / f"index-{engine}-{passages}"
+
+
+def build_record(workdir: Path, engine: str, passages: int) -> dict | None:
+    path = workdir / f"build-{engine}-{passages}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def ensure_built(passages: int, engine: str, workdir: Path, jobs: int, seed: int) -> None:
     letters_dir = workdir / f"letters-{passages}"
-    index_dir = workdir / f"index-{passages}"
+    index_dir = index_dir_of(workdir, engine, passages)
     database = workdir / f"fts5-{passages}.sqlite3"
     if kb_index.current_generation(index_dir) is None:
         have = sum(1 for _ in letters_dir.glob("*")) if letters_dir.is_dir() else 0
@@ -82,35 +96,36 @@ def ensure_built(passages: int, workdir: Path, jobs: int, seed: int) -> None:
             print(f"[{passages:,}] writing {expected_letters(passages):,} letters to {letters_dir}", flush=True)
             shutil.rmtree(letters_dir, ignore_errors=True)
             letters_for(passages, letters_dir, seed)
-        print(f"[{passages:,}] building the imr-kb index {index_dir} (jobs {jobs})", flush=True)
+        print(f"[{passages:,}] building the imr-kb {engine} index {index_dir} (jobs {jobs})", flush=True)
         shutil.rmtree(index_dir, ignore_errors=True)  # no published generation: nothing worth keeping
-        report = index_paths([letters_dir], index_dir, jobs=jobs, rebuild=True)
+        report = index_paths([letters_dir], index_dir, jobs=jobs, rebuild=True, engine=engine)
         print(f"[{passages:,}] indexed {report.letters:,} letters, {report.passages:,} passages "
               f"in {report.seconds:.0f} s", flush=True)
+        record = {"letters": report.letters, "passages": report.passages, "seconds": report.seconds,
+                  "jobs": jobs, "load": load_average()}
+        (workdir / f"build-{engine}-{passages}.json").write_text(json.dumps(record))
     if not database.exists():
         print(f"[{passages:,}] building the FTS5 database {database} from the index's passages", flush=True)
         started = time.perf_counter()
-        docs = stored_passages(index_dir)
         partial = database.with_name(database.name + ".partial")
         partial.unlink(missing_ok=True)
-        fts5_build(partial, docs)
+        fts5_build(partial, stored_passages(index_dir))
         os.replace(partial, database)
-        print(f"[{passages:,}] {len(docs):,} passages into FTS5 in {time.perf_counter() - started:.0f} s", flush=True)
+        print(f"[{passages:,}] passages into FTS5 in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def stored_passages(index_dir: Path) -> list[dict]:
+def stored_passages(index_dir: Path) -> Iterator[dict]:
     """The passage documents of the published generation, as stored (the fields fts5_build reads)."""
-    index = kb_index.open_generation(index_dir / kb_index.current_generation(index_dir))
-    try:
-        with index.searcher() as searcher:
-            return [fields for fields in searcher.all_stored_fields() if fields.get("kind") == kb_index.PASSAGE]
-    finally:
-        index.close()
+    search_index = SearchIndex(index_dir)
+    generation = search_index.generation()
+    rows = np.flatnonzero(generation.columns.passage).tolist()
+    for start in range(0, len(rows), 1000):
+        yield from generation.reader.stored(rows[start:start + 1000])
 
 
-def build_in_child(passages: int, workdir: Path, jobs: int, seed: int) -> None:
+def build_in_child(passages: int, engine: str, workdir: Path, jobs: int, seed: int) -> None:
     context = multiprocessing.get_context("fork")
-    child = context.Process(target=ensure_built, args=(passages, workdir, jobs, seed))
+    child = context.Process(target=ensure_built, args=(passages, engine, workdir, jobs, seed))
     child.start()
     child.join()
     if child.exitcode != 0:
@@ -255,8 +270,8 @@ def rss_after_gc_mb() -> float | None:
         return None
 
 
-def measure(passages: int, workdir: Path, rounds: int) -> dict:
-    index_dir = workdir / f"index-{passages}"
+def measure(passages: int, engine: str, workdir: Path, rounds: int) -> dict:
+    index_dir = index_dir_of(workdir, engine, passages)
     database = workdir / f"fts5-{passages}.sqlite3"
     kb = ImrKb(index_dir)
     fts = Fts5(database)
@@ -278,7 +293,8 @@ def measure(passages: int, workdir: Path, rounds: int) -> dict:
     seconds = time.perf_counter() - run_started
     generation = kb_index.current_generation(index_dir)
     result = {
-        "passages": passages, "kb_passages": kb_passages, "fts_passages": fts_passages, "rounds": rounds,
+        "passages": passages, "engine": engine, "build": build_record(workdir, engine, passages),
+        "kb_passages": kb_passages, "fts_passages": fts_passages, "rounds": rounds,
         "timings": timings, "kb_open": kb_open, "seconds": seconds,
         "kb_mb": directory_size(index_dir / generation) / 1e6, "fts_mb": database.stat().st_size / 1e6,
         "peak_rss_mb": peak_rss_mb(), "rss_after_gc_mb": rss_after_gc_mb(),
@@ -298,6 +314,7 @@ def milliseconds(samples: list[float], q: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--large-rounds", type=int, help="rounds for sizes from 100,000 passages (default --rounds)")
     parser.add_argument("--jobs", type=int, default=2, help="parse workers when an index has to be built")
@@ -306,47 +323,46 @@ def main() -> None:
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    for size in args.sizes:
-        build_in_child(size, args.workdir, args.jobs, args.seed)
+    runs = [(size, engine) for size in args.sizes for engine in args.engines]
+    for size, engine in runs:
+        build_in_child(size, engine, args.workdir, args.jobs, args.seed)
     built = time.perf_counter() - began
     rows = []
-    for size in args.sizes:
+    for size, engine in runs:
         rounds = args.large_rounds if args.large_rounds and size >= 100_000 else args.rounds
-        rows.append(measure(size, args.workdir, rounds))
-        print(f"[{size:,}] measured {rounds} rounds in {rows[-1]['seconds']:.0f} s", flush=True)
+        rows.append(measure(size, engine, args.workdir, rounds))
+        print(f"[{size:,} {engine}] measured {rounds} rounds in {rows[-1]['seconds']:.0f} s", flush=True)
 
     print()
     print(f"machine: {machine()}; load {load_average()}")
-    print(f"versions: {versions('whoosh-reloaded', 'numpy')}, SQLite {sqlite3.sqlite_version}")
+    print(f"versions: {versions('whoosh-reloaded', 'tantivy', 'numpy')}, SQLite {sqlite3.sqlite_version}")
     print(f"queries: term {TERM!r} (FTS5: OR of its {len(drug_names(resolve_drug(TERM).generic))} names, as imr-kb "
           f"expands it); AND {' '.join(AND_WORDS)!r}; phrase {PHRASE!r}; drug={FILTER_DRUG} + {FILTER_TERM!r}; "
           f"precedents drug={PRECEDENT_DRUG}; more like this: first {SIMILAR_DRUG} passage; "
           f"deep page {DEEP_TERM!r} page {DEEP_PAGE}")
-    per_size = ", ".join(f"{r['passages']:,}: {r['rounds']}" for r in rows)
+    per_size = ", ".join(f"{r['passages']:,} {r['engine']}: {r['rounds']}" for r in rows)
     print(f"rounds: {per_size} (after one warm-up each); p50/p95 interpolated over the rounds")
     print()
-    print("| workload | N | imr-kb p50 | imr-kb p95 | FTS5 p50 | FTS5 p95 |")
-    print("|---|---|---|---|---|---|")
-    for name in WORKLOADS:
-        for r in rows:
-            t = r["timings"][name]
-            print(f"| {name} | {r['passages']:,} | {milliseconds(t.kb, 50)} | {milliseconds(t.kb, 95)} | "
-                  f"{milliseconds(t.fts, 50)} | {milliseconds(t.fts, 95)} |")
-    print()
-    print("| workload | N | matches imr-kb | matches FTS5 |")
-    print("|---|---|---|---|")
+    print("| workload | N | imr-kb engine | imr-kb p50 | imr-kb p95 | FTS5 p50 | FTS5 p95 | matches imr-kb / FTS5 |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in WORKLOADS:
         for r in rows:
             t = r["timings"][name]
             fts_matches = "—" if t.fts_matches is None else f"{t.fts_matches:,}"
-            print(f"| {name} | {r['passages']:,} | {t.kb_matches:,} | {fts_matches} |")
+            print(f"| {name} | {r['passages']:,} | {r['engine']} | {milliseconds(t.kb, 50)} | "
+                  f"{milliseconds(t.kb, 95)} | {milliseconds(t.fts, 50)} | {milliseconds(t.fts, 95)} | "
+                  f"{t.kb_matches:,} / {fts_matches} |")
     print()
-    print("| N | passages imr-kb / FTS5 | imr-kb index | FTS5 database | imr-kb open (columns) | "
-          "peak RSS of this process so far | RSS after the size's queries and a gc.collect() |")
-    print("|---|---|---|---|---|---|---|")
+    print("| N | engine | passages imr-kb / FTS5 | build (kb index, end to end) | imr-kb index | FTS5 database | "
+          "imr-kb open (columns) | peak RSS of this process so far | RSS after the size's queries and a gc.collect() |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['passages']:,} | {r['kb_passages']:,} / {r['fts_passages']:,} | {r['kb_mb']:,.0f} MB | "
-              f"{r['fts_mb']:,.0f} MB | {r['kb_open'] * 1000:,.0f} ms | {r['peak_rss_mb']:,.0f} MB | "
+        build = r["build"]
+        rate = (f"{build['passages'] / build['seconds']:,.0f} passages/s ({build['seconds']:,.0f} s, jobs "
+                f"{build['jobs']}, load {build['load']})" if build else "?")
+        print(f"| {r['passages']:,} | {r['engine']} | {r['kb_passages']:,} / {r['fts_passages']:,} | {rate} | "
+              f"{r['kb_mb']:,.0f} MB | {r['fts_mb']:,.0f} MB | {r['kb_open'] * 1000:,.0f} ms | "
+              f"{r['peak_rss_mb']:,.0f} MB | "
               + (f"{r['rss_after_gc_mb']:,.0f} MB |" if r["rss_after_gc_mb"] is not None else "? |"))
     print()
     print(f"total {time.perf_counter() - began:.0f} s (building {built:.0f} s); load now {load_average()}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from kb import __version__
+from kb.engines import ENGINES, EngineError, engine_named
 from kb.extract import ExtractError, extract_text, find_letter_files
 from kb.ingest import CHECKPOINT_LETTERS, IndexLocked, RunReport, index_paths, index_status, rejected_files
 from kb.ledger import OUTCOMES
@@ -106,6 +107,10 @@ def format_record(record: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+engine_option = click.option(
+    "--engine", type=click.Choice(list(ENGINES)), default=None,
+    help="Search engine of a new index or a rebuild (default: the index's own; for a new one $KB_ENGINE, else "
+         "whoosh). tantivy is for large collections (README: Large collections).")
 index_dir_option = click.option(
     "--index-dir",
     type=click.Path(file_okay=False, path_type=Path),
@@ -162,7 +167,9 @@ class _Progress:
 @click.option("--checkpoint", type=click.IntRange(min=1), default=CHECKPOINT_LETTERS, show_default=True,
               help="An incremental run publishes every so many changed letters.")
 @click.option("--rejected", "list_rejected", is_flag=True, help="List the files the index has rejected, and stop.")
-def index_command(paths, index_dir, rebuild, replace, jobs, timeout, memory_mb, checkpoint, list_rejected) -> None:
+@engine_option
+def index_command(paths, index_dir, rebuild, replace, jobs, timeout, memory_mb, checkpoint, list_rejected,
+                  engine) -> None:
     """Index letter files (PDF or text, or folders of them) into the index.
 
     Re-running indexes only new or changed files; every file gets one outcome: indexed, unchanged,
@@ -176,8 +183,8 @@ def index_command(paths, index_dir, rebuild, replace, jobs, timeout, memory_mb, 
     progress = _Progress()
     try:
         report = index_paths(paths, index_dir, jobs=jobs, rebuild=rebuild, replace=replace, timeout=timeout,
-                             memory_mb=memory_mb, checkpoint=checkpoint, progress=progress)
-    except IndexLocked as error:
+                             memory_mb=memory_mb, checkpoint=checkpoint, progress=progress, engine=engine)
+    except (IndexLocked, EngineError) as error:
         raise click.ClickException(str(error)) from None
     finally:
         progress.close()
@@ -224,7 +231,7 @@ def status(index_dir: Path) -> None:
     state = index_status(index_dir)
     if state.generation is None:
         raise click.ClickException(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
-    click.echo(f"index:       {index_dir} (generation {state.generation})")
+    click.echo(f"index:       {index_dir} (generation {state.generation}, {state.engine})")
     click.echo(f"letters:     {state.letters}")
     click.echo(f"passages:    {state.passages}")
     if state.last_run:
@@ -250,10 +257,11 @@ DEMO_INDEX = Path("index") / "demo"
               help=f"Where the index lives (default: {DEMO_INDEX} for synthetic letters, index for --from).")
 @click.option("--seed", type=int, default=DEMO_SEED, show_default=True, help="Which synthetic letters.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@engine_option
 @host_option
 @port_option
-def demo(count: int, source: Path | None, index_dir: Path | None, seed: int, jobs: int | None, host: str,
-         port: int) -> None:
+def demo(count: int, source: Path | None, index_dir: Path | None, seed: int, jobs: int | None, engine: str | None,
+         host: str, port: int) -> None:
     """Build a demo index (once; later runs reuse it) and serve the site on it.
 
     Without --from the letters are synthetic, generated from the seed and marked as such in their text,
@@ -261,37 +269,38 @@ def demo(count: int, source: Path | None, index_dir: Path | None, seed: int, job
     """
     if source is not None:
         index_dir = index_dir or Path("index")
-        _index_for_demo([source], index_dir, rebuild=False, jobs=jobs)
+        _index_for_demo([source], index_dir, rebuild=False, jobs=jobs, engine=engine)
     else:
         index_dir = index_dir or DEMO_INDEX
-        _synthetic_demo(index_dir, count, seed, jobs)
+        _synthetic_demo(index_dir, count, seed, jobs, engine)
     serve_site(index_dir, host, port)
 
 
-def _synthetic_demo(index_dir: Path, count: int, seed: int, jobs: int | None) -> None:
+def _synthetic_demo(index_dir: Path, count: int, seed: int, jobs: int | None, engine: str | None) -> None:
     from kb.index import current_generation
     from kb.synth import write_letters
 
     letters_dir = index_dir / "demo-letters"
     marker = letters_dir / "DEMO.json"
-    wanted = {"letters": count, "seed": seed}
+    wanted = {"letters": count, "seed": seed, "engine": engine_named(engine).NAME}
     if current_generation(index_dir) is not None and marker.is_file() and json.loads(marker.read_text()) == wanted:
-        click.echo(f"Reusing the demo index in {index_dir} ({count} synthetic letters, seed {seed}).")
+        click.echo(f"Reusing the demo index in {index_dir} ({count} synthetic letters, seed {seed}, {wanted['engine']}).")
         return
     click.echo(f"Generating {count} synthetic letters (seed {seed}) in {letters_dir} ...")
     if letters_dir.exists():
         for old in letters_dir.glob("*.txt"):
             old.unlink()
     write_letters(letters_dir, count, seed=seed)
-    _index_for_demo([letters_dir], index_dir, rebuild=True, jobs=jobs)
+    _index_for_demo([letters_dir], index_dir, rebuild=True, jobs=jobs, engine=wanted["engine"])
     marker.write_text(json.dumps(wanted))
 
 
-def _index_for_demo(paths: list[Path], index_dir: Path, *, rebuild: bool, jobs: int | None) -> None:
+def _index_for_demo(paths: list[Path], index_dir: Path, *, rebuild: bool, jobs: int | None,
+                    engine: str | None) -> None:
     progress = _Progress()
     try:
-        report = index_paths(paths, index_dir, rebuild=rebuild, jobs=jobs, progress=progress)
-    except IndexLocked as error:
+        report = index_paths(paths, index_dir, rebuild=rebuild, jobs=jobs, progress=progress, engine=engine)
+    except (IndexLocked, EngineError) as error:
         raise click.ClickException(str(error)) from None
     finally:
         progress.close()

@@ -96,6 +96,10 @@ class ColumnsBuilder:
         self._indices: dict[str, list[int]] = {name: [] for name in MULTI}
         self._indptr: dict[str, list[int]] = {name: [0] for name in MULTI}
 
+    @property
+    def rows(self) -> int:
+        return len(self.passage)
+
     def add(self, *, passage: bool, year: int = 0, day: int = -1, values: dict[str, Sequence[str]] | None = None):
         self.passage.append(passage)
         self.year.append(year)

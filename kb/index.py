@@ -1,19 +1,21 @@
-"""The Whoosh index: the one place that knows its schema, and how generations are built and published.
+"""The index: the documents of a letter, and how generations are built and published.
 
 An index directory holds:
 
     CURRENT          the name of the published generation, replaced atomically (os.replace)
-    gen-000007/      a Whoosh index: one letter document per letter, one passage document per item
+    gen-000007/      an engine's index (kb.engines: Whoosh or tantivy): one letter document per letter, one
+                     passage document per item; and columns.npz, its facet columns (kb.columns)
     gen-000006/      the previous generation, kept for rollback and for readers that still have it open
     ledger.sqlite3   the ingest ledger (kb.ledger)
     lock             held by the running indexer (kb.ingest)
     originals/       the PDFs letters were indexed from, named by their sha256
 
-Every indexing run writes a new generation and never touches a published one. Whoosh never rewrites a
-committed segment file (a commit adds segment files and renames a new table of contents; deletions live in
-that table of contents), so a new generation starts as hard links to the current one's files, receives
-the run's deletions and additions, is verified and fsynced, and only then becomes CURRENT. A crash at any
-moment leaves CURRENT pointing at a whole, earlier generation.
+Every indexing run writes a new generation and never touches a published one. Neither engine rewrites a
+committed file (a commit adds segment files and atomically replaces a table of contents; deletions are new
+files), so a new generation starts as hard links to the current one's files, receives the run's deletions
+and additions, is verified and fsynced, and only then becomes CURRENT. A crash at any moment leaves
+CURRENT pointing at a whole, earlier generation. A generation keeps the engine it was created with; a
+rebuild may choose another.
 """
 
 from __future__ import annotations
@@ -28,12 +30,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-from whoosh.analysis import StemmingAnalyzer
-from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
-from whoosh.query import Term
-
+from kb.columns import MULTI as COLUMN_FACETS
 from kb.columns import Columns, ColumnsBuilder
+from kb.engines import Reader, engine_named, engine_of
 from kb.guidelines import citation_ancestry
 from kb.models import Letter
 from kb.records import item_record, letter_record
@@ -43,40 +42,6 @@ GENERATION_PREFIX = "gen-"
 KEEP_GENERATIONS = 2  # the published one and the one before it (rollback)
 
 LETTER, PASSAGE = "letter", "passage"
-
-# Stemmed, and no stop words: "not medically necessary" must not match "is medically necessary", and the
-# "5" of "L4-5" is a word.
-TEXT_ANALYZER = StemmingAnalyzer(stoplist=None, minsize=1)
-
-# Multi-valued facets are comma-separated KEYWORD fields: values never contain commas (see _keyword).
-# Facet fields are sortable so Whoosh keeps a column of their values, which kb.columns reads at publish.
-SCHEMA = Schema(
-    kind=ID(stored=True, sortable=True),
-    passage_id=ID(unique=True, stored=True),
-    letter_id=ID(stored=True),
-    case_number=ID(stored=True),
-    ordinal=NUMERIC(int, stored=True, sortable=True),
-    heading=TEXT(analyzer=TEXT_ANALYZER, stored=True),
-    rationale=TEXT(analyzer=TEXT_ANALYZER, stored=True),
-    decision=ID(stored=True, sortable=True),
-    drug=KEYWORD(commas=True, stored=True, sortable=True),
-    drug_class=KEYWORD(commas=True, stored=True, sortable=True),
-    brand=KEYWORD(commas=True, stored=True),
-    category=ID(stored=True, sortable=True),
-    subcategory=ID(stored=True, sortable=True),
-    guideline_ca=KEYWORD(commas=True, stored=True, sortable=True),
-    guideline_reviewer=KEYWORD(commas=True, stored=True, sortable=True),
-    guideline=KEYWORD(commas=True, stored=True, sortable=True),  # both sides, with ancestors ("MTUS/CPMTG")
-    guideline_source=KEYWORD(commas=True, stored=True, sortable=True),
-    divergent=ID(stored=True, sortable=True),  # "differ" when the two sides cited different guidelines, or "same"
-    specialty=KEYWORD(commas=True, stored=True, sortable=True),
-    state=KEYWORD(commas=True, stored=True, sortable=True),
-    decision_date=DATETIME(stored=True),
-    day=NUMERIC(int, sortable=True),  # decision date as days since 1970-01-01, -1 when unknown: sorting, ranges
-    year=NUMERIC(int, stored=True, sortable=True),  # 0 when unknown
-    synthetic=BOOLEAN(stored=True),
-    data=STORED(),  # JSON: the whole letter record (letters) or the item record (passages)
-)
 
 
 @dataclass(frozen=True)
@@ -134,7 +99,10 @@ def _decision_datetime(iso: str | None) -> datetime | None:
 
 
 def documents(letter: Letter, source: Source) -> list[dict]:
-    """The Whoosh documents of one letter: its letter document, then one passage document per item."""
+    """The index documents of one letter: its letter document, then one passage document per item.
+
+    Multi-valued facets are comma-separated strings (values never contain commas, see _keyword).
+    """
     letter_id = letter_id_of(letter)
     when = _decision_datetime(letter.decision_date)
     shared = {
@@ -185,7 +153,6 @@ def documents(letter: Letter, source: Source) -> list[dict]:
 # Generations
 
 _GENERATION = re.compile(re.escape(GENERATION_PREFIX) + r"(\d{6})$")
-_WHOOSH_LOCKS = re.compile(r".*_(?:WRITE)?LOCK$")
 
 
 def generation_dirs(index_dir: Path) -> list[Path]:
@@ -213,22 +180,31 @@ def next_generation_name(index_dir: Path) -> str:
     return f"{GENERATION_PREFIX}{max(numbers, default=0) + 1:06d}"
 
 
-def start_generation(index_dir: Path, base: str | None) -> Path:
-    """A new, unpublished generation: hard links to `base`'s files, or an empty index when base is None."""
+def start_generation(index_dir: Path, base: str | None, engine: str | None = None) -> Path:
+    """A new, unpublished generation: hard links to `base`'s files (same engine), or an empty index of
+    `engine` (default: $KB_ENGINE, else whoosh) when base is None."""
     index_dir.mkdir(parents=True, exist_ok=True)
     target = index_dir / next_generation_name(index_dir)
     target.mkdir()
     if base is None:
-        whoosh_index.create_in(str(target), SCHEMA)
+        engine_named(engine).create(target)
         return target
-    for path in (index_dir / base).iterdir():
-        if path.is_file() and not _WHOOSH_LOCKS.match(path.name):
+    source = index_dir / base
+    owner = engine_of(source)
+    for path in source.iterdir():
+        if path.is_file() and not owner.is_lock_file(path.name):
             os.link(path, target / path.name)
     return target
 
 
-def open_generation(path: Path) -> whoosh_index.Index:
-    return whoosh_index.open_dir(str(path))
+def generation_engine(generation: Path) -> str:
+    """The name of the engine a generation was written with."""
+    return engine_of(generation).NAME
+
+
+def open_generation(path: Path) -> Reader:
+    """A generation opened for searching (kb.engines.Reader)."""
+    return engine_of(path).open(path)
 
 
 @dataclass(frozen=True)
@@ -242,58 +218,28 @@ class Change:
 def apply_changes(generation: Path, changes: Iterable[Change], *, optimize: bool = False) -> None:
     """Write the changes into an unpublished generation in one commit.
 
-    Deleting by letter id before adding makes re-indexing idempotent: update_document would leave
+    Deleting by letter id before adding makes re-indexing idempotent: an update by key would leave
     duplicates when one key is written twice in one writer.
     """
-    index = open_generation(generation)
-    writer = index.writer(limitmb=256)
-    try:
-        for change in changes:
-            writer.delete_by_term("letter_id", change.letter_id)
-            for doc in change.docs:
-                writer.add_document(**doc)
-        writer.commit(optimize=optimize)
-    except BaseException:
-        writer.cancel()
-        raise
-    finally:
-        index.close()
+    engine_of(generation).apply_changes(generation, changes, optimize=optimize)
 
 
 def count_documents(generation: Path) -> tuple[int, int]:
     """(letters, passages) in a generation, counted from what a reader sees."""
-    index = open_generation(generation)
-    try:
-        with index.searcher() as searcher:
-            letters = searcher.search(Term("kind", LETTER), limit=None, scored=False).scored_length()
-            return letters, searcher.doc_count() - letters
-    finally:
-        index.close()
+    return engine_of(generation).count_documents(generation, LETTER)
 
 
-# index field -> Columns facet, for the fields read back into columns
-_COLUMN_FIELDS = ("drug", "drug_class", "category", "subcategory", "decision", "guideline", "guideline_ca",
-                  "guideline_reviewer", "guideline_source", "specialty", "state", "divergent")
 def build_columns(generation: Path) -> Columns:
-    """Read the facet columns of a written generation into kb.columns arrays, row = document number."""
-    index = open_generation(generation)
-    try:
-        with index.reader() as reader:
-            rows = reader.doc_count_all()
-            kinds = list(reader.column_reader("kind"))
-            fields = {name: list(reader.column_reader(name)) for name in _COLUMN_FIELDS}
-            years = list(reader.column_reader("year"))
-            days = list(reader.column_reader("day"))
-            live = set(reader.all_doc_ids())
-    finally:
-        index.close()
+    """Read the facet values of a written generation's live passages into kb.columns arrays, by row."""
+    rows, passages = engine_of(generation).passage_values(generation, PASSAGE)
     builder = ColumnsBuilder()
-    for row in range(rows):
-        if kinds[row] != PASSAGE or row not in live:
+    for row, fields in passages:
+        while builder.rows < row:
             builder.add(passage=False)
-            continue
-        values = {name: [v for v in column[row].split(",") if v] for name, column in fields.items()}
-        builder.add(passage=True, year=years[row], day=days[row], values=values)
+        values = {name: [v for v in (fields.get(name) or "").split(",") if v] for name in COLUMN_FACETS}
+        builder.add(passage=True, year=fields["year"], day=fields["day"], values=values)
+    while builder.rows < rows:
+        builder.add(passage=False)
     return builder.build()
 
 
@@ -304,7 +250,7 @@ def seal_generation(generation: Path) -> None:
 
 
 def fsync_tree(path: Path) -> None:
-    """Whoosh never fsyncs: make the generation's files and directory entries durable before publishing."""
+    """Whoosh never fsyncs (and tantivy not the columns): make the generation's files and directory entries durable before publishing."""
     for child in path.iterdir():
         if child.is_file():
             fd = os.open(child, os.O_RDONLY)
@@ -347,8 +293,8 @@ def prune_generations(index_dir: Path, keep: int = KEEP_GENERATIONS) -> list[str
     return removed
 
 
-def open_published(index_dir: Path) -> tuple[str, whoosh_index.Index]:
-    """The published generation's name and its Whoosh index; FileNotFoundError when there is none."""
+def open_published(index_dir: Path) -> tuple[str, Reader]:
+    """The published generation's name, opened for searching; FileNotFoundError when there is none."""
     name = current_generation(index_dir)
     if name is None:
         raise FileNotFoundError(f"no published index in {index_dir} (run: kb index PATH --index-dir {index_dir})")

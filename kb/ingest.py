@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kb import index as kb_index
+from kb.engines import EngineError, engine_named
 from kb.extract import find_letter_files
 from kb.ledger import DUPLICATE, INDEXED, LEDGER_NAME, OUTCOMES, REJECTED, UNCHANGED, FileRow, Ledger, LetterRow, Outcome, now
 from kb.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Parsed, WorkerPool
@@ -104,8 +105,9 @@ class _Run:
     """The decisions of one run, and the generations it writes."""
 
     def __init__(self, index_dir: Path, ledger: Ledger, run_id: int, *, rebuild: bool, replace: bool,
-                 checkpoint: int):
+                 checkpoint: int, engine: str | None = None):
         self.index_dir = index_dir
+        self.engine = engine
         self.ledger = ledger
         self.rebuild = rebuild
         self.replace = replace
@@ -220,7 +222,7 @@ class _Run:
         if self.changes or (self.rebuild and self.working is None):
             if self.working is None:
                 base = None if self.rebuild else kb_index.current_generation(self.index_dir)
-                self.working = kb_index.start_generation(self.index_dir, base)
+                self.working = kb_index.start_generation(self.index_dir, base, self.engine)
             kb_index.apply_changes(self.working, self.changes.values(), optimize=self.rebuild and final)
             self.changes = {}
         publish = self.working is not None and (final or not self.rebuild)
@@ -263,13 +265,25 @@ def index_paths(
     memory_mb: int = DEFAULT_MEMORY_MB,
     checkpoint: int = CHECKPOINT_LETTERS,
     progress: Callable[[int, int], None] | None = None,
+    engine: str | None = None,
 ) -> RunReport:
-    """Index the letter files in `paths` (files, or folders searched recursively) into `index_dir`."""
+    """Index the letter files in `paths` (files, or folders searched recursively) into `index_dir`.
+
+    `engine` (kb.engines) is for a new index or a rebuild; without it an index keeps the engine it has, and
+    a new one gets $KB_ENGINE, else whoosh. Asking an update for another engine is an error.
+    """
     started = time.monotonic()
     index_dir = Path(index_dir)
     with IndexLock(index_dir), Ledger(index_dir) as ledger:
         recover(index_dir, ledger)
-        run = _Run(index_dir, ledger, ledger.next_run_id(), rebuild=rebuild, replace=replace, checkpoint=checkpoint)
+        current = kb_index.current_generation(index_dir)
+        in_use = kb_index.generation_engine(index_dir / current) if current else None
+        engine = engine_named(engine or in_use).NAME
+        if in_use and in_use != engine and not rebuild:
+            raise EngineError(f"the index in {index_dir} uses {in_use}, not {engine}: "
+                              f"rebuild it to change engines (kb index --rebuild --engine {engine})")
+        run = _Run(index_dir, ledger, ledger.next_run_id(), rebuild=rebuild, replace=replace, checkpoint=checkpoint,
+                   engine=engine)
         files = [str(Path(p).resolve()) for p in find_letter_files(paths)]
         stats = {path: os.stat(path) for path in files}
         todo = [path for path in files if rebuild or not run.is_unchanged(path, stats[path])]
@@ -317,6 +331,7 @@ def rejected_files(index_dir: Path) -> list[FileRow]:
 @dataclass(frozen=True)
 class Status:
     generation: str | None
+    engine: str | None
     letters: int
     passages: int
     last_run: dict | None
@@ -326,7 +341,9 @@ class Status:
 def index_status(index_dir: Path) -> Status:
     index_dir = Path(index_dir)
     if not (index_dir / LEDGER_NAME).exists():  # a status call creates nothing
-        return Status(None, 0, 0, None, [])
+        return Status(None, None, 0, 0, None, [])
     with Ledger(index_dir) as ledger:
         letters, passages = ledger.totals()
-        return Status(kb_index.current_generation(index_dir), letters, passages, ledger.last_run(), ledger.rejected())
+        generation = kb_index.current_generation(index_dir)
+        engine = kb_index.generation_engine(index_dir / generation) if generation else None
+        return Status(generation, engine, letters, passages, ledger.last_run(), ledger.rejected())

@@ -1,6 +1,7 @@
 """Search: a request from URL parameters -> the data of a results page. No Flask here.
 
-The text query (kb.query) is compiled to a Whoosh query and gives the set of matching passages; facet
+The text query (kb.query) is compiled for the generation's engine (kb.engines) and gives the set of
+matching passages; facet
 filters from the URL, the date range and all counts use the generation's columns (kb.columns). Several
 values of one facet combine with OR, different facets with AND. A facet's counts are computed with every
 filter but its own, so each value shows how many passages choosing it would give.
@@ -21,10 +22,11 @@ from threading import Lock
 from urllib.parse import urlencode
 
 import numpy as np
-from whoosh import query as wq
 
 from kb import index as kb_index
 from kb.columns import Columns
+from kb.engines import DEFAULT_ENGINE, ENGINES, Reader, engine_of
+from kb.engines.analysis import stem_spans, stems
 from kb.drugs import DRUG_CLASSES, DRUGS, resolve_drug
 from kb.guidelines import citation_label
 from kb.query import (
@@ -300,15 +302,15 @@ class SearchResults:
 @dataclass
 class _Generation:
     name: str
-    index: object  # whoosh FileIndex
+    reader: Reader
+    engine: object  # the kb.engines module that reads it: its query constructors
     columns: Columns
-    passage_ids: dict[str, int] | None = None
     synthetic: bool = False
 
 
 class SearchIndex:
     """The published index, opened for searching; a newly published generation is picked up on the next
-    request. Thread-safe: each search opens its own Whoosh searcher."""
+    request. Thread-safe: the engines' readers are."""
 
     def __init__(self, index_dir: Path):
         self.index_dir = Path(index_dir)
@@ -324,102 +326,100 @@ class SearchIndex:
             return current
         with self._lock:
             if self._generation is None or self._generation.name != name:
+                # the old generation's reader is left to requests still using it, and closes when unused
                 path = self.index_dir / name
-                index = kb_index.open_generation(path)
-                columns = Columns.load(path)
-                with index.searcher() as searcher:
-                    synthetic = bool(len(searcher.search(wq.Term("synthetic", True), limit=1)))
-                old, self._generation = self._generation, _Generation(name, index, columns, synthetic=synthetic)
-                if old is not None:
-                    old.index.close()
+                engine = engine_of(path)
+                reader = engine.open(path)
+                synthetic = bool(reader.top(engine.term("synthetic", True), 1))
+                self._generation = _Generation(name, reader, engine, Columns.load(path), synthetic=synthetic)
             return self._generation
 
     def close(self) -> None:
-        if self._generation is not None:
-            self._generation.index.close()
-            self._generation = None
+        self._generation = None
 
     def search(self, request: SearchRequest) -> SearchResults:
-        generation = self.generation()
-        with generation.index.searcher() as searcher:
-            return _Search(generation, searcher, request).run()
+        return _Search(self.generation(), request).run()
 
     def match(self, request: SearchRequest) -> Match:
         """The passages matching `request`, as a row mask over the generation's columns (for statistics)."""
         generation = self.generation()
-        with generation.index.searcher() as searcher:
-            run = _Search(generation, searcher, request)
-            return Match(generation, request, run.mask, list(dict.fromkeys(run.highlight_words)))
+        run = _Search(generation, request)
+        return Match(generation, request, run.mask, list(dict.fromkeys(run.highlight_words)))
 
     def passage(self, passage_id: str, words: list[str] = ()) -> Hit | None:
         """One passage with its whole rationale, or None."""
-        generation = self.generation()
-        with generation.index.searcher() as searcher:
-            fields = searcher.document(kind=kb_index.PASSAGE, passage_id=passage_id)
-            return _hit(fields, list(words), size=None) if fields is not None else None
+        found = self.generation().reader.find(kb_index.PASSAGE, "passage_id", passage_id)
+        return _hit(found[1], list(words), size=None) if found is not None else None
 
     def similar(self, passage_id: str, limit: int = 10) -> list[Hit] | None:
         """Passages whose rationales are most like this one's; those about the same drug (or, for an item
         without a drug, the same treatment) come first, each group ranked by the shared key terms of the
         rationale (terms frequent in it and rare in the collection). None when there is no such passage."""
         generation = self.generation()
-        with generation.index.searcher() as searcher:
-            docnum = _docnum(searcher, passage_id)
-            if docnum is None:
-                return None
-            fields = searcher.stored_fields(docnum)
-            terms = searcher.key_terms([docnum], "rationale", numterms=SIMILAR_TERMS)
-            text = wq.Or([wq.Term("rationale", term, boost=weight) for term, weight in terms]) if terms else None
-            drugs = _split(fields.get("drug"))
-            if drugs:
-                same = wq.Or([wq.Term("drug", drug) for drug in drugs])
-            elif fields.get("subcategory"):
-                same = wq.Term("subcategory", fields["subcategory"])
-            else:
-                same = None
-            others = wq.Term("passage_id", passage_id)
-            found = []
-            # same drug or treatment first (ranked by the text when it shares any key term), then the rest
-            for query in (same and (wq.AndMaybe(same, text) if text else same), text):
-                if query is None or len(found) >= limit:
-                    continue
-                query = wq.AndNot(wq.And([wq.Term("kind", kb_index.PASSAGE), query]), others)
-                results = searcher.search(query, limit=limit - len(found))
-                found += [(hit.fields(), hit.score) for hit in results]
-                others = wq.Or([others, *[wq.Term("passage_id", f["passage_id"]) for f, _ in found]])
-            words = [term for term, _ in terms]
-            return [_hit(stored, words, score) for stored, score in found]
+        reader, q = generation.reader, generation.engine
+        found = reader.find(kb_index.PASSAGE, "passage_id", passage_id)
+        if found is None:
+            return None
+        fields = found[1]
+        terms = _key_terms(reader, fields.get("rationale", ""), SIMILAR_TERMS)
+        text = q.any_of([q.term("rationale", term, boost=weight) for term, weight in terms]) if terms else None
+        drugs = _split(fields.get("drug"))
+        if drugs:
+            same = q.any_of([q.term("drug", drug) for drug in drugs])
+        elif fields.get("subcategory"):
+            same = q.term("subcategory", fields["subcategory"])
+        else:
+            same = None
+        found: list[tuple[dict, float]] = []
+        # same drug or treatment first (ranked by the text when it shares any key term), then the rest
+        for query in (same and (q.and_maybe(same, text) if text else same), text):
+            if query is None or len(found) >= limit:
+                continue
+            excluded = [passage_id, *(stored["passage_id"] for stored, _ in found)]
+            query = q.but_not(q.all_of([q.term("kind", kb_index.PASSAGE), query]),
+                              q.any_of([q.term("passage_id", pid) for pid in excluded]))
+            ranked = reader.top(query, limit - len(found))
+            found += zip(reader.stored([row for row, _ in ranked]), [score for _, score in ranked])
+        words = [term for term, _ in terms]
+        return [_hit(stored, words, score) for stored, score in found]
 
     def quote_candidates(self, fragments: list[str], limit: int = QUOTE_CANDIDATES) -> list[dict]:
         """Passages whose rationale has every fragment's words in a row (stems): the caller then checks the
         exact wording. Each as {"passage_id", "heading", "decision", "rationale"}."""
+        generation = self.generation()
+        q = generation.engine
         clauses = []
         for fragment in fragments:
-            tokens = [t.text for t in kb_index.TEXT_ANALYZER(fragment)][:QUOTE_TOKENS]
+            tokens = stems(fragment)[:QUOTE_TOKENS]
             if tokens:
-                clauses.append(wq.Phrase("rationale", tokens) if len(tokens) > 1 else wq.Term("rationale", tokens[0]))
+                clauses.append(q.phrase("rationale", tokens) if len(tokens) > 1 else q.term("rationale", tokens[0]))
         if not clauses:
             return []
-        generation = self.generation()
-        with generation.index.searcher() as searcher:
-            results = searcher.search(wq.And([wq.Term("kind", kb_index.PASSAGE), *clauses]), limit=limit)
-            return [{key: hit.get(key, "") for key in ("passage_id", "heading", "decision", "rationale")}
-                    for hit in results]
+        ranked = generation.reader.top(q.all_of([q.term("kind", kb_index.PASSAGE), *clauses]), limit)
+        return [{key: fields.get(key, "") for key in ("passage_id", "heading", "decision", "rationale")}
+                for fields in generation.reader.stored([row for row, _ in ranked])]
 
     def rows(self, request: SearchRequest, limit: int) -> Iterator[dict]:
         """Every matching passage (up to `limit`) as a flat row, in the request's order: for CSV export."""
         generation = self.generation()
-        with generation.index.searcher() as searcher:
-            run = _Search(generation, searcher, request)
-            for docnum in run.ordered_rows(limit):
-                yield _flat_row(searcher.stored_fields(int(docnum)))
+        ordered = _Search(generation, request).ordered_rows(limit).tolist()
+        for start in range(0, len(ordered), 200):
+            yield from (_flat_row(fields) for fields in generation.reader.stored(ordered[start:start + 200]))
 
     def letter(self, letter_id: str) -> dict | None:
         """The stored letter record (the letter page's data), or None."""
-        generation = self.generation()
-        with generation.index.searcher() as searcher:
-            fields = searcher.document(kind=kb_index.LETTER, letter_id=letter_id)
-        return json.loads(fields["data"]) if fields is not None else None
+        found = self.generation().reader.find(kb_index.LETTER, "letter_id", letter_id)
+        return json.loads(found[1]["data"]) if found is not None else None
+
+
+def _key_terms(reader: Reader, text: str, count: int) -> list[tuple[str, float]]:
+    """The terms of `text` that say most about it: frequent in it, rare in the collection (tf x idf)."""
+    frequency = Counter(stems(text))
+    documents = reader.doc_count()
+    weights = {term: n * math.log(documents / (1 + reader.doc_frequency("rationale", term)))
+               for term, n in frequency.items()}
+    best = sorted(weights.items(), key=lambda kv: (-kv[1], kv[0]))[:count]
+    return [(term, weight) for term, weight in best if weight > 0]
 
 
 def _hit(fields: Mapping, words: list[str], score: float | None = None, *, size: int | None = SNIPPET_TOKENS) -> Hit:
@@ -443,10 +443,6 @@ def _hit(fields: Mapping, words: list[str], score: float | None = None, *, size:
         synthetic=bool(fields.get("synthetic")),
         score=score,
     )
-
-
-def _docnum(searcher, passage_id: str) -> int | None:
-    return searcher.document_number(kind=kb_index.PASSAGE, passage_id=passage_id)
 
 
 @dataclass
@@ -475,15 +471,13 @@ class Match:
         return self.mask & self.columns.facets[facet].rows_with(values)
 
     def hits(self, rows: Iterable[int], *, whole: bool = False) -> list[Hit]:
-        with self.generation.index.searcher() as searcher:
-            return [_hit(searcher.stored_fields(int(row)), self.words, size=None if whole else SNIPPET_TOKENS)
-                    for row in rows]
+        return [_hit(fields, self.words, size=None if whole else SNIPPET_TOKENS)
+                for fields in self.generation.reader.stored([int(row) for row in rows])]
 
     def texts(self, mask: np.ndarray, limit: int) -> list[str]:
         """Rationales of up to `limit` rows of `mask`, spread evenly over them (deterministic)."""
-        rows = _spread(np.flatnonzero(mask), limit)
-        with self.generation.index.searcher() as searcher:
-            return [searcher.stored_fields(int(row)).get("rationale", "") for row in rows]
+        rows = _spread(np.flatnonzero(mask), limit).tolist()
+        return [fields.get("rationale", "") for fields in self.generation.reader.stored(rows)]
 
     def typical(self, mask: np.ndarray, count: int = 1) -> list[int]:
         """The rows of `mask` whose rationales are most typical of them, most representative first.
@@ -497,25 +491,17 @@ class Match:
         if len(rows) <= count:
             return rows.tolist()
         sample = _spread(rows, TYPICAL_SAMPLE).tolist()
-        with self.generation.index.searcher() as searcher:
-            vocabularies = [{t.text for t in kb_index.TEXT_ANALYZER(searcher.stored_fields(row).get("rationale", ""))}
-                            for row in sample]
-            in_sample = Counter(term for vocabulary in vocabularies for term in vocabulary)
-            documents = searcher.doc_count()
-            floor = max(2, len(sample) // 10)
-            weights = {term: (n / len(sample)) * math.log(documents / (1 + searcher.doc_frequency("rationale", term)))
-                       for term, n in in_sample.items() if n >= floor}
+        reader = self.generation.reader
+        vocabularies = [set(stems(fields.get("rationale", ""))) for fields in reader.stored(sample)]
+        in_sample = Counter(term for vocabulary in vocabularies for term in vocabulary)
+        documents = reader.doc_count()
+        floor = max(2, len(sample) // 10)
+        weights = {term: (n / len(sample)) * math.log(documents / (1 + reader.doc_frequency("rationale", term)))
+                   for term, n in in_sample.items() if n >= floor}
         key = dict(sorted(weights.items(), key=lambda kv: -kv[1])[:TYPICAL_TERMS])
         scored = sorted(zip(sample, vocabularies),
                         key=lambda rv: (-sum(w for term, w in key.items() if term in rv[1]), len(rv[1]), rv[0]))
         return [row for row, _ in scored[:count]]
-
-
-def _unphrased(query):
-    """A query for ranking: each phrase replaced by its words (scores the same terms, skips positions)."""
-    if isinstance(query, wq.Phrase):
-        return wq.And([wq.Term(query.fieldname, word, boost=query.boost) for word in query.words])
-    return query.apply(_unphrased)
 
 
 def _spread(rows: np.ndarray, limit: int) -> np.ndarray:
@@ -550,17 +536,24 @@ def _flat_row(fields: Mapping) -> dict:
 
 
 class _Search:
-    def __init__(self, generation: _Generation, searcher, request: SearchRequest):
+    """One request over one generation: the matching rows as a mask (text query from the engine, facet
+    filters and dates from the columns), and the same conditions as an engine query (`filter_query`), so
+    an engine can rank within them."""
+
+    def __init__(self, generation: _Generation, request: SearchRequest):
         self.generation = generation
         self.columns = generation.columns
-        self.searcher = searcher
+        self.reader = generation.reader
+        self.q = generation.engine
         self.request = request
-        self.compiler = _Compiler(self._resolve_value, self._refinements)
+        self.compiler = _Compiler(self.q, self._resolve_value, self._refinements)
         node = request.query()
         self.text_query = None if isinstance(node, Everything) else self.compiler.compile(node)
         self.highlight_words = self.compiler.words
         self.text_mask = self._text_mask()
-        self.filter_masks = {name: self._facet_mask(name, values) for name, values in request.filters}
+        wanted = {name: self._wanted(name, values) for name, values in request.filters}
+        self.filter_masks = {name: self._facet_mask(name, values) for name, values in wanted.items()}
+        self.filter_query = self._filter_query(wanted)
         self.date_mask = self._date_mask()
         self.mask = self.text_mask & self.date_mask
         for mask in self.filter_masks.values():
@@ -572,30 +565,55 @@ class _Search:
         passage = self.columns.passage
         if self.text_query is None:
             return passage.copy()
-        mask = np.zeros(len(passage), dtype=bool)
-        docnums = np.fromiter(self.searcher.docs_for_query(self.text_query), dtype=np.int64)
-        mask[docnums[docnums < len(mask)]] = True
-        return mask & passage
+        return self.reader.mask(self.text_query, len(passage)) & passage
+
+    def _date_range(self) -> tuple[int | None, int | None]:
+        start = (self.request.date_from - EPOCH).days if self.request.date_from else None
+        end = (self.request.date_to - EPOCH).days if self.request.date_to else None
+        return start, end
 
     def _date_mask(self) -> np.ndarray:
         mask = np.ones(self.columns.rows, dtype=bool)
-        if self.request.date_from:
-            mask &= self.columns.day >= (self.request.date_from - EPOCH).days
-        if self.request.date_to:
-            mask &= (self.columns.day <= (self.request.date_to - EPOCH).days) & (self.columns.day >= 0)
+        start, end = self._date_range()
+        if start is not None:
+            mask &= self.columns.day >= start
+        if end is not None:
+            mask &= (self.columns.day <= end) & (self.columns.day >= 0)
         return mask
 
-    def _facet_mask(self, name: str, values: tuple[str, ...]) -> np.ndarray:
+    def _wanted(self, name: str, values: tuple[str, ...]) -> list:
+        """A facet filter's values as stored: years as numbers, names resolved, guidelines refined."""
         spec = FACET_BY_NAME[name]
         if spec.column == "year":
-            years = [int(v) for v in values if v.isdigit()]
-            return np.isin(self.columns.year, years) if years else np.zeros(self.columns.rows, dtype=bool)
+            return [int(v) for v in values if v.isdigit()]
         wanted = [self._resolve_value(spec.field, value) for value in values]
         if spec.field in _SIDE_FIELDS:
             wanted = [v for value in wanted for v in self._refinements(spec.column, value)]
         if name == "drug":
             self.highlight_words.extend(w for v in wanted for w in _drug_names(v))
-        return self.columns.facets[spec.column].rows_with(wanted)
+        return wanted
+
+    def _facet_mask(self, name: str, wanted: list) -> np.ndarray:
+        column = FACET_BY_NAME[name].column
+        if column == "year":
+            return np.isin(self.columns.year, wanted)
+        return self.columns.facets[column].rows_with(wanted)
+
+    def _filter_query(self, wanted: dict[str, list]):
+        """Passages within the facet filters and the date range, as one engine query."""
+        q = self.q
+        clauses = [q.term("kind", kb_index.PASSAGE)]
+        for name, values in wanted.items():
+            column = FACET_BY_NAME[name].column
+            if column == "year":
+                alternatives = [q.int_range("year", year, year) for year in values]
+            else:
+                alternatives = [q.term(column, value) for value in values]
+            clauses.append(q.any_of(alternatives) if alternatives else q.nothing())
+        start, end = self._date_range()
+        if start is not None or end is not None:
+            clauses.append(q.int_range("day", max(start or 0, 0), end))
+        return q.all_of(clauses)
 
     def _refinements(self, column: str, citation_id: str) -> list[str]:
         return refinements(self.columns.facets[column].values.tolist(), citation_id)
@@ -668,13 +686,10 @@ class _Search:
         """Matching rows in the requested order, at most `limit` of them."""
         rows = np.flatnonzero(self.mask)
         if self.request.sort == "relevance" and self.text_query is not None:
-            allowed = set(rows.tolist())
-            # the mask already holds exactly the matches: rank them without re-checking phrase positions,
-            # which in Whoosh costs as much as finding them
-            results = self.searcher.search(_unphrased(self.text_query), filter=allowed,
-                                           limit=min(limit, len(rows)) or 1)
-            self._scores = {hit.docnum: hit.score for hit in results}
-            return np.asarray([hit.docnum for hit in results], dtype=np.int64)[:limit]
+            ranked = self.reader.top(self.text_query, min(limit, len(rows)), allowed=self.mask,
+                                     within=self.filter_query)
+            self._scores = dict(ranked)
+            return np.asarray([row for row, _ in ranked], dtype=np.int64)
         days = self.columns.day[rows]
         if self.request.sort == "oldest":
             order = np.lexsort((rows, np.where(days < 0, np.iinfo(np.int32).max, days)))
@@ -689,7 +704,8 @@ class _Search:
         self._scores: dict[int, float] = {}
         page_rows = self.ordered_rows(offset + request.per_page)[offset:] if total else np.array([], dtype=np.int64)
         words = list(dict.fromkeys(self.highlight_words))
-        hits = [_hit(self.searcher.stored_fields(int(row)), words, self._scores.get(int(row))) for row in page_rows]
+        hits = [_hit(fields, words, self._scores.get(int(row)))
+                for row, fields in zip(page_rows.tolist(), self.reader.stored(page_rows.tolist()))]
         pages = max(1, -(-total // request.per_page))
         pages_reachable = min(pages, MAX_RESULT_WINDOW // request.per_page)
         return SearchResults(
@@ -733,17 +749,20 @@ _COLUMN_OF_QUERY_FIELD = {spec.field: spec.column for spec in FACETS} | {"state"
 
 
 class _Compiler:
-    """The query tree -> a Whoosh query, collecting the words a match should show highlighted.
+    """The query tree -> an engine's query (built with kb.engines' constructors), collecting the words a
+    match should show highlighted.
 
     `resolve(field, value)` maps a typed filter value to the stored one ("overturned" -> "Overturned").
     """
 
-    def __init__(self, resolve, refinements=lambda column, value: [value]):
+    def __init__(self, engine, resolve, refinements=lambda column, value: [value]):
+        self.q = engine
         self.resolve = resolve
         self.refinements = refinements
         self.words: list[str] = []
 
     def compile(self, node: Node):
+        q = self.q
         if isinstance(node, Word):
             return self._word(node)
         if isinstance(node, Phrase):
@@ -751,17 +770,17 @@ class _Compiler:
         if isinstance(node, Filter):
             return self._filter(node)
         if isinstance(node, YearRange):
-            return wq.NumericRange("year", node.start, node.end)
+            return q.int_range("year", node.start, node.end)
         if isinstance(node, Not):
-            return wq.And([wq.Term("kind", kb_index.PASSAGE), wq.Not(self._excluded(node.child))])
+            return q.but_not(q.term("kind", kb_index.PASSAGE), self._excluded(node.child))
         if isinstance(node, And):
             positives = [self.compile(c) for c in node.children if not isinstance(c, Not)]
             negatives = [self._excluded(c.child) for c in node.children if isinstance(c, Not)]
-            base = wq.And(positives) if positives else wq.Term("kind", kb_index.PASSAGE)
-            return wq.AndNot(base, wq.Or(negatives)) if negatives else base
+            base = q.all_of(positives) if positives else q.term("kind", kb_index.PASSAGE)
+            return q.but_not(base, q.any_of(negatives)) if negatives else base
         if isinstance(node, Or):
-            return wq.Or([self.compile(c) for c in node.children])
-        return wq.Term("kind", kb_index.PASSAGE)  # Everything
+            return q.any_of([self.compile(c) for c in node.children])
+        return q.term("kind", kb_index.PASSAGE)  # Everything
 
     def _excluded(self, node: Node):
         """A NOT's operand: compiled, but its words are not highlighted (the reader excluded them)."""
@@ -777,52 +796,56 @@ class _Compiler:
         return (field,) if field else ("heading", "rationale")
 
     def _word(self, node: Word):
+        q = self.q
         if node.prefix:
             self.words.append(node.text + "*")
-            return wq.Or([wq.Prefix(f, stemmed_prefix(node.text)) for f in self._fields(node.field)])
-        tokens = [t.text for t in kb_index.TEXT_ANALYZER(node.text)]
+            return q.any_of([q.prefix(f, stemmed_prefix(node.text)) for f in self._fields(node.field)])
+        tokens = stems(node.text)
         if not tokens:
-            return wq.NullQuery
+            return q.nothing()
         # a drug typed by brand or generic finds both (also a name the analyzer splits: "hydrocodone/apap")
         entry = resolve_drug(node.text) if node.field is None else None
         if len(tokens) > 1:
             text = self._phrase(tuple(node.text.split()), node.field)
         else:
             self.words.append(node.text)
-            text = wq.Or([wq.Term(f, tokens[0]) for f in self._fields(node.field)])
+            text = q.any_of([q.term(f, tokens[0]) for f in self._fields(node.field)])
         if entry is None:
             return text
         # its heading's drug, and any of its names in the text
         names = _drug_names(entry.generic)
         self.words.extend(names)
-        alternatives = [text, wq.Term("drug", entry.generic)]
+        alternatives = [text, q.term("drug", entry.generic)]
         alternatives += [self._phrase(tuple(name.split()), None, highlight=False) for name in names]
-        return wq.Or(alternatives)
+        return q.any_of(alternatives)
 
     def _phrase(self, words: tuple[str, ...], field: str | None, *, highlight: bool = True):
-        tokens = [t.text for t in kb_index.TEXT_ANALYZER(" ".join(words))]
+        q = self.q
+        tokens = stems(" ".join(words))
         if highlight:
             self.words.append(" ".join(words))
         if not tokens:
-            return wq.NullQuery
+            return q.nothing()
         if len(tokens) == 1:
-            return wq.Or([wq.Term(f, tokens[0]) for f in self._fields(field)])
-        return wq.Or([wq.Phrase(f, tokens) for f in self._fields(field)])
+            return q.any_of([q.term(f, tokens[0]) for f in self._fields(field)])
+        return q.any_of([q.phrase(f, tokens) for f in self._fields(field)])
 
     def _filter(self, node: Filter):
+        q = self.q
         value = self.resolve(node.field, node.value)
         if node.field == "drug":
             self.words.extend(_drug_names(value))
         if node.field in _SIDE_FIELDS:
             column = _INDEX_FIELD[node.field]
-            return wq.Or([wq.Term(column, v) for v in self.refinements(column, value)] or [wq.NullQuery])
-        return wq.Term(_INDEX_FIELD[node.field], value)
+            return q.any_of([q.term(column, v) for v in self.refinements(column, value)] or [q.nothing()])
+        return q.term(_INDEX_FIELD[node.field], value)
 
 
 def highlight_words(request: SearchRequest) -> list[str]:
     """The words a search for `request` highlights, without running it (the letter page uses them)."""
-    compiler = _Compiler(lambda field, value: (resolve_drug(value).generic if field == "drug" and resolve_drug(value)
-                                                else value))
+    compiler = _Compiler(ENGINES[DEFAULT_ENGINE],
+                         lambda field, value: resolve_drug(value).generic if field == "drug" and resolve_drug(value)
+                         else value)
     node = request.query()
     if not isinstance(node, Everything):
         compiler.compile(node)
@@ -890,7 +913,7 @@ def snippet(text: str, words: list[str], *, size: int | None = SNIPPET_TOKENS) -
         return []
     if size is None:
         size = len(text) + 1
-    tokens = [(t.startchar, t.endchar, t.text) for t in kb_index.TEXT_ANALYZER(text, chars=True)]
+    tokens = stem_spans(text)
     if not tokens:
         return [Segment(_squash(text if size > len(text) else text[:300]))]
     hits = sorted(_matching_tokens([stem for _, _, stem in tokens], words))
@@ -926,7 +949,7 @@ def snippet(text: str, words: list[str], *, size: int | None = SNIPPET_TOKENS) -
     return segments
 
 
-def _matching_tokens(stems: list[str], words: list[str]) -> set[int]:
+def _matching_tokens(terms: list[str], words: list[str]) -> set[int]:
     """Positions of the tokens that match a highlight word, phrase or prefix."""
     singles: set[str] = set()
     prefixes: list[str] = []
@@ -935,16 +958,16 @@ def _matching_tokens(stems: list[str], words: list[str]) -> set[int]:
         if word.endswith("*"):
             prefixes.append(stemmed_prefix(word[:-1]))
             continue
-        analysed = tuple(t.text for t in kb_index.TEXT_ANALYZER(word))
+        analysed = tuple(stems(word))
         if len(analysed) == 1:
             singles.add(analysed[0])
         elif analysed:
             phrases.append(analysed)
-    found = {i for i, stem in enumerate(stems) if stem in singles or (prefixes and stem.startswith(tuple(prefixes)))}
+    found = {i for i, stem in enumerate(terms) if stem in singles or (prefixes and stem.startswith(tuple(prefixes)))}
     for phrase in phrases:
         width = len(phrase)
-        for i in range(len(stems) - width + 1):
-            if stems[i] == phrase[0] and tuple(stems[i : i + width]) == phrase:
+        for i in range(len(terms) - width + 1):
+            if terms[i] == phrase[0] and tuple(terms[i : i + width]) == phrase:
                 found.update(range(i, i + width))
     return found
 
@@ -952,7 +975,7 @@ def _matching_tokens(stems: list[str], words: list[str]) -> set[int]:
 def stemmed_prefix(text: str) -> str:
     """The form a prefix takes in the stemmed index: "therapy" is indexed as "therapi", so "therapy*" looks
     for terms starting "therapi" (the stem of a word is the start of the stems of its longer forms)."""
-    tokens = [t.text for t in kb_index.TEXT_ANALYZER(text)]
+    tokens = stems(text)
     return tokens[0] if len(tokens) == 1 else text.lower()
 
 

@@ -2,7 +2,7 @@
 
 Configuration comes from the defaults below, then `KB_*` environment variables (KB_INDEX_DIR=/srv/index),
 then the mapping passed in (tests). The index is opened once per app (kb.search.SearchIndex picks up a
-newly published generation by itself); each request opens and closes its own Whoosh searcher.
+newly published generation by itself, and keeps the generation's reader open for every request).
 
     gunicorn -w 4 -b 127.0.0.1:8000 --timeout 30 'kb.web:create_app()'
 """

@@ -1,0 +1,72 @@
+"""The full-text engines, behind one small interface: kb.index writes generations through them, kb.search
+reads them. Nothing else in imr-kb knows which engine an index uses.
+
+    whoosh   pure Python; the default, and right for collections up to some tens of thousands of passages
+    tantivy  Rust (tantivy-py); for large collections: millions of passages, built and searched in
+             milliseconds (see the README's "Large collections")
+
+Both index the same documents (kb.index.documents) with the same text analysis (kb.engines.analysis), and
+both number documents by row: the row of a document in the generation's columns (kb.columns). An engine
+module provides
+
+    NAME
+    owns(path)                                   is the generation at `path` this engine's?
+    create(path)                                 an empty index
+    apply_changes(path, changes, optimize)       delete letters and add documents, in one commit
+    passage_values(path) -> (rows, iterator)     every live passage's (row, document fields), for columns
+    open(path) -> reader                         for searching (see Reader below)
+
+and query constructors: term, phrase, prefix, int_range, all_of, any_of, but_not, and_maybe, nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from kb.engines import tantivy_engine, whoosh_engine
+
+ENGINES = {whoosh_engine.NAME: whoosh_engine, tantivy_engine.NAME: tantivy_engine}
+DEFAULT_ENGINE = whoosh_engine.NAME
+ENGINE_VARIABLE = "KB_ENGINE"
+
+
+class EngineError(ValueError):
+    """An engine name that does not exist, or an index directory no engine recognises."""
+
+
+class Reader(Protocol):
+    """A generation opened for searching. Safe to share between threads."""
+
+    def doc_count(self) -> int: ...  # every document, letters included (for inverse document frequencies)
+
+    def doc_frequency(self, field: str, term: str) -> int: ...
+
+    def mask(self, query, rows: int) -> np.ndarray: ...  # bool, one per row: the rows matching `query`
+
+    def top(self, query, limit: int, *, allowed: np.ndarray | None = None,
+            within=None) -> list[tuple[int, float]]: ...  # (row, score), best first, only allowed rows
+
+    def stored(self, rows: list[int]) -> list[dict]: ...  # the documents' fields, in the order of `rows`
+
+    def find(self, kind: str, field: str, value: str) -> tuple[int, dict] | None: ...
+
+
+def engine_named(name: str | None = None):
+    """The engine called `name`; without one, $KB_ENGINE or the default (whoosh)."""
+    name = name or os.environ.get(ENGINE_VARIABLE) or DEFAULT_ENGINE
+    try:
+        return ENGINES[name]
+    except KeyError:
+        raise EngineError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}") from None
+
+
+def engine_of(generation: Path):
+    """The engine that wrote the generation at `generation`."""
+    for engine in ENGINES.values():
+        if engine.owns(generation):
+            return engine
+    raise EngineError(f"{generation} holds no index that imr-kb knows (neither Whoosh nor tantivy)")

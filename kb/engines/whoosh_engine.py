@@ -1,0 +1,214 @@
+"""The Whoosh engine (whoosh-reloaded): pure Python, the default for small and medium collections.
+
+A row is a Whoosh document number. Facet fields are sortable so Whoosh keeps a column of their values,
+which `passage_values` reads when a generation is sealed.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh import query as wq
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
+
+from kb.columns import MULTI
+
+NAME = "whoosh"
+
+# kb.engines.analysis gives the same terms (a test holds them equal)
+TEXT_ANALYZER = StemmingAnalyzer(stoplist=None, minsize=1)
+
+# Multi-valued facets are comma-separated KEYWORD fields: values never contain commas (kb.index._keyword).
+SCHEMA = Schema(
+    kind=ID(stored=True, sortable=True),
+    passage_id=ID(unique=True, stored=True),
+    letter_id=ID(stored=True),
+    case_number=ID(stored=True),
+    ordinal=NUMERIC(int, stored=True, sortable=True),
+    heading=TEXT(analyzer=TEXT_ANALYZER, stored=True),
+    rationale=TEXT(analyzer=TEXT_ANALYZER, stored=True),
+    decision=ID(stored=True, sortable=True),
+    drug=KEYWORD(commas=True, stored=True, sortable=True),
+    drug_class=KEYWORD(commas=True, stored=True, sortable=True),
+    brand=KEYWORD(commas=True, stored=True),
+    category=ID(stored=True, sortable=True),
+    subcategory=ID(stored=True, sortable=True),
+    guideline_ca=KEYWORD(commas=True, stored=True, sortable=True),
+    guideline_reviewer=KEYWORD(commas=True, stored=True, sortable=True),
+    guideline=KEYWORD(commas=True, stored=True, sortable=True),
+    guideline_source=KEYWORD(commas=True, stored=True, sortable=True),
+    divergent=ID(stored=True, sortable=True),
+    specialty=KEYWORD(commas=True, stored=True, sortable=True),
+    state=KEYWORD(commas=True, stored=True, sortable=True),
+    decision_date=DATETIME(stored=True),
+    day=NUMERIC(int, sortable=True),
+    year=NUMERIC(int, stored=True, sortable=True),
+    synthetic=BOOLEAN(stored=True),
+    data=STORED(),
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Writing
+
+
+def owns(path: Path) -> bool:
+    return any(path.glob("_MAIN_*.toc"))
+
+
+def create(path: Path) -> None:
+    whoosh_index.create_in(str(path), SCHEMA)
+
+
+def is_lock_file(name: str) -> bool:
+    return name.endswith("_LOCK")
+
+
+def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False) -> None:
+    index = whoosh_index.open_dir(str(path))
+    writer = index.writer(limitmb=256)
+    try:
+        for change in changes:
+            writer.delete_by_term("letter_id", change.letter_id)
+            for doc in change.docs:
+                writer.add_document(**doc)
+        writer.commit(optimize=optimize)
+    except BaseException:
+        writer.cancel()
+        raise
+    finally:
+        index.close()
+
+
+def count_documents(path: Path, letter_kind: str) -> tuple[int, int]:
+    index = whoosh_index.open_dir(str(path))
+    try:
+        with index.searcher() as searcher:
+            letters = searcher.search(wq.Term("kind", letter_kind), limit=None, scored=False).scored_length()
+            return letters, searcher.doc_count() - letters
+    finally:
+        index.close()
+
+
+def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[int, dict]]]:
+    index = whoosh_index.open_dir(str(path))
+    try:
+        with index.reader() as reader:
+            rows = reader.doc_count_all()
+            kinds = list(reader.column_reader("kind"))
+            fields = {name: list(reader.column_reader(name)) for name in MULTI}
+            years = list(reader.column_reader("year"))
+            days = list(reader.column_reader("day"))
+            live = set(reader.all_doc_ids())
+    finally:
+        index.close()
+
+    def passages() -> Iterator[tuple[int, dict]]:
+        for row in range(rows):
+            if kinds[row] == passage_kind and row in live:
+                yield row, {"year": years[row], "day": days[row],
+                            **{name: column[row] for name, column in fields.items()}}
+
+    return rows, passages()
+
+
+# --------------------------------------------------------------------------------------------
+# Queries
+
+term = wq.Term  # (field, value, boost=1.0)
+nothing = wq.NullQuery
+
+
+def phrase(field: str, words: list[str]):
+    return wq.Phrase(field, words)
+
+
+def prefix(field: str, text: str):
+    return wq.Prefix(field, text)
+
+
+def int_range(field: str, start: int | None, end: int | None):
+    return wq.NumericRange(field, start, end)
+
+
+def all_of(queries: list):
+    return wq.And(queries)
+
+
+def any_of(queries: list):
+    return wq.Or(queries)
+
+
+def but_not(query, excluded):
+    return wq.AndNot(query, excluded)
+
+
+def and_maybe(required, optional):
+    """Matches `required`; `optional` only adds to the score."""
+    return wq.AndMaybe(required, optional)
+
+
+def _unphrased(query):
+    """A query for ranking: each phrase replaced by its words (scores the same terms, skips positions)."""
+    if isinstance(query, wq.Phrase):
+        return wq.And([wq.Term(query.fieldname, word, boost=query.boost) for word in query.words])
+    return query.apply(_unphrased)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def open(path: Path) -> WhooshReader:  # noqa: A001 (the engine interface's name)
+    return WhooshReader(path)
+
+
+class WhooshReader:
+    """One Whoosh searcher per thread, kept for the life of the generation: opening a searcher copies
+    every segment file into memory (whoosh-reloaded's BufferFile), which per request cost as much as the
+    search itself. Whoosh searchers are not safe to share between threads."""
+
+    def __init__(self, path: Path):
+        self.index = whoosh_index.open_dir(str(path))
+        self._local = threading.local()
+
+    @property
+    def searcher(self):
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            searcher = self._local.searcher = self.index.searcher()
+        return searcher
+
+    def doc_count(self) -> int:
+        return self.searcher.doc_count()
+
+    def doc_frequency(self, field: str, term: str) -> int:
+        return self.searcher.doc_frequency(field, term)
+
+    def mask(self, query, rows: int) -> np.ndarray:
+        mask = np.zeros(rows, dtype=bool)
+        docnums = np.fromiter(self.searcher.docs_for_query(query), dtype=np.int64)
+        mask[docnums[docnums < rows]] = True
+        return mask
+
+    def top(self, query, limit: int, *, allowed: np.ndarray | None = None, within=None) -> list[tuple[int, float]]:
+        if allowed is not None:
+            # `allowed` holds exactly the matches: rank them without re-checking phrase positions, which
+            # in Whoosh costs as much as finding them
+            results = self.searcher.search(_unphrased(query), filter=set(np.flatnonzero(allowed).tolist()),
+                                           limit=max(1, limit))
+        else:
+            results = self.searcher.search(query if within is None else wq.And([query, within]), limit=max(1, limit))
+        return [(hit.docnum, hit.score) for hit in results][:limit]
+
+    def stored(self, rows: list[int]) -> list[dict]:
+        return [dict(self.searcher.stored_fields(int(row))) for row in rows]
+
+    def find(self, kind: str, field: str, value: str) -> tuple[int, dict] | None:
+        docnum = self.searcher.document_number(kind=kind, **{field: value})
+        return None if docnum is None else (docnum, dict(self.searcher.stored_fields(docnum)))
