@@ -13,7 +13,7 @@ import json
 import math
 import re
 from bisect import bisect_left
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -55,6 +55,7 @@ SIMILAR_TERMS = 12
 TYPICAL_SAMPLE = 120  # rationales read to find what is typical of a set
 TYPICAL_TERMS = 15
 QUOTE_CANDIDATES = 20
+CACHED_TEXT_QUERIES = 32  # per generation: a million-passage mask is 1 MB
 QUOTE_TOKENS = 24  # a phrase query on a quote's first words narrows enough; the exact check follows
 SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
 EPOCH = date(1970, 1, 1)
@@ -306,14 +307,40 @@ class _Generation:
     engine: object  # the kb.engines module that reads it: its query constructors
     columns: Columns
     synthetic: bool = False
+    text_masks: _MaskCache | None = None
+
+
+class _MaskCache:
+    """The row masks of the most recent text queries of one generation: refining a search by a facet, a
+    date or a page repeats its text query, which then costs nothing. Thread-safe; `size` 0 keeps none."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: str, compute) -> np.ndarray:
+        with self._lock:
+            if key in self._masks:
+                self._masks.move_to_end(key)
+                return self._masks[key]
+        mask = compute()
+        mask.flags.writeable = False  # shared between requests
+        if self.size:
+            with self._lock:
+                self._masks[key] = mask
+                while len(self._masks) > self.size:
+                    self._masks.popitem(last=False)
+        return mask
 
 
 class SearchIndex:
     """The published index, opened for searching; a newly published generation is picked up on the next
     request. Thread-safe: the engines' readers are."""
 
-    def __init__(self, index_dir: Path):
+    def __init__(self, index_dir: Path, *, cached_queries: int = CACHED_TEXT_QUERIES):
         self.index_dir = Path(index_dir)
+        self.cached_queries = cached_queries
         self._lock = Lock()
         self._generation: _Generation | None = None
 
@@ -331,7 +358,8 @@ class SearchIndex:
                 engine = engine_of(path)
                 reader = engine.open(path)
                 synthetic = bool(reader.top(engine.term("synthetic", True), 1))
-                self._generation = _Generation(name, reader, engine, Columns.load(path), synthetic=synthetic)
+                self._generation = _Generation(name, reader, engine, Columns.load(path), synthetic=synthetic,
+                                               text_masks=_MaskCache(self.cached_queries))
             return self._generation
 
     def close(self) -> None:
@@ -564,8 +592,9 @@ class _Search:
     def _text_mask(self) -> np.ndarray:
         passage = self.columns.passage
         if self.text_query is None:
-            return passage.copy()
-        return self.reader.mask(self.text_query, len(passage)) & passage
+            return passage
+        return self.generation.text_masks.get(
+            self.request.q, lambda: self.reader.mask(self.text_query, len(passage)) & passage)
 
     def _date_range(self) -> tuple[int | None, int | None]:
         start = (self.request.date_from - EPOCH).days if self.request.date_from else None

@@ -32,6 +32,12 @@ def seeds_dir() -> Path:
     return SEEDS_DIR
 
 
+def pytest_report_header() -> str:
+    from kb.engines import engine_named
+
+    return f"imr-kb engine of the test indexes: {engine_named().NAME} (set KB_ENGINE to change)"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden",

@@ -792,3 +792,18 @@ def test_an_open_index_picks_up_a_newly_published_generation(tmp_path, letters_d
         assert opened.letter("CM16-0224814") is not None
     finally:
         opened.close()
+
+
+def test_refining_a_search_reuses_its_text_match_and_an_uncached_index_recomputes_it(real_index):
+    calls = []
+    for cached in (8, 0):
+        index = SearchIndex(real_index, cached_queries=cached)
+        reader = index.generation().reader
+        original = reader.mask
+        reader.mask = lambda query, rows, cached=cached: calls.append(cached) or original(query, rows)
+        first = index.search(SearchRequest.from_params({"q": "guidelines"}))
+        refined = index.search(SearchRequest.from_params({"q": "guidelines", "decision": "Overturned"}))
+        index.search(SearchRequest.from_params({"q": "guidelines", "sort": "newest"}))
+        decisions = {v["value"]: v["count"] for v in first.facets[0]["values"]}
+        assert 0 < refined.total == decisions["Overturned"] < first.total
+    assert calls.count(8) == 1 and calls.count(0) == 3
