@@ -147,7 +147,8 @@ def fts_phrase(text: str) -> str:
 
 class ImrKb:
     def __init__(self, index_dir: Path):
-        self.index = SearchIndex(index_dir)
+        # no cache of text queries: every round searches the text again, as a new query would
+        self.index = SearchIndex(index_dir, cached_queries=0)
 
     def search(self, params: dict) -> int:
         results = self.index.search(SearchRequest.from_params(params))
