@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from bench.common import load_average, machine, versions
-from bench.load import QUERY_PATHS, gunicorn, run_load
+from bench.load import QUERY_PATHS, gunicorn, gunicorn_peak_rss_mb, run_load
 from kb.index import current_generation
 from kb.ingest import index_paths
 from kb.synth import write_letters
@@ -35,16 +35,18 @@ def main() -> None:
             letters = write_letters(args.workdir / f"letters-{args.letters}", args.letters, seed=11)
             index_paths(letters, index_dir)
     print(f"machine: {machine()}; load {load_average()}")
-    print(f"versions: {versions('gunicorn', 'flask', 'whoosh-reloaded', 'numpy')}")
+    print(f"versions: {versions('gunicorn', 'flask', 'whoosh-reloaded', 'tantivy', 'numpy')}")
     print(f"index: {index_dir}; {args.workers} gunicorn workers, {args.clients} client threads, {args.seconds:.0f} s")
     with gunicorn(index_dir, workers=args.workers) as port:
         run_load("127.0.0.1", port, list(QUERY_PATHS), seconds=3, clients=args.clients)  # warm-up
         result = run_load("127.0.0.1", port, list(QUERY_PATHS), seconds=args.seconds, clients=args.clients)
+        peak = gunicorn_peak_rss_mb(port)
     print()
-    print("| requests | errors | requests/s | p50 ms | p95 ms | p99 ms |")
-    print("|---|---|---|---|---|---|")
+    print("| requests | errors | requests/s | p50 ms | p95 ms | p99 ms | largest worker peak RSS |")
+    print("|---|---|---|---|---|---|---|")
     print(f"| {result.requests:,} | {len(result.errors)} | {result.rate:.1f} | {1000 * result.percentile(50):.0f} | "
-          f"{1000 * result.percentile(95):.0f} | {1000 * result.percentile(99):.0f} |")
+          f"{1000 * result.percentile(95):.0f} | {1000 * result.percentile(99):.0f} | "
+          + (f"{peak:,.0f} MB |" if peak is not None else "? |"))
     for error in result.errors[:10]:
         print("error:", error)
 

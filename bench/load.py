@@ -132,6 +132,20 @@ def gunicorn(index_dir: Path, *, workers: int = 2, timeout: int = 30):
                 process.wait()
 
 
+def gunicorn_peak_rss_mb(port: int) -> float | None:
+    """The largest peak resident memory (VmHWM) among the gunicorn processes bound to `port` (Linux)."""
+    peaks = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if f"127.0.0.1:{port}".encode() not in (proc / "cmdline").read_bytes():
+                continue
+            status = (proc / "status").read_text()
+        except OSError:
+            continue
+        peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
+    return max(peaks, default=None)
+
+
 def _wait_for(port: int, process: subprocess.Popen, log, seconds: float = 30.0) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

@@ -1,9 +1,8 @@
 """Search: a request from URL parameters -> the data of a results page. No Flask here.
 
 The text query (kb.query) is compiled for the generation's engine (kb.engines) and gives the set of
-matching passages; facet
-filters from the URL, the date range and all counts use the generation's columns (kb.columns). Several
-values of one facet combine with OR, different facets with AND. A facet's counts are computed with every
+matching passages; facet filters from the URL, the date range and all counts use the generation's columns
+(kb.columns). Several values of one facet combine with OR, different facets with AND. A facet's counts are computed with every
 filter but its own, so each value shows how many passages choosing it would give.
 """
 
@@ -25,9 +24,9 @@ import numpy as np
 
 from kb import index as kb_index
 from kb.columns import Columns
+from kb.drugs import DRUG_CLASSES, DRUGS, resolve_drug
 from kb.engines import DEFAULT_ENGINE, ENGINES, Reader, engine_of
 from kb.engines.analysis import stem_spans, stems
-from kb.drugs import DRUG_CLASSES, DRUGS, resolve_drug
 from kb.guidelines import citation_label
 from kb.query import (
     And,
