@@ -2,8 +2,8 @@
 
 The text query (kb.query) is compiled for the generation's engine (kb.engines) and gives the set of
 matching passages; facet filters from the URL, the date range and all counts use the generation's columns
-(kb.columns). Several values of one facet combine with OR, different facets with AND. A facet's counts are computed with every
-filter but its own, so each value shows how many passages choosing it would give.
+(kb.columns). Several values of one facet combine with OR, different facets with AND. A facet's counts are
+computed with every filter but its own, so each value shows how many passages choosing it would give.
 """
 
 from __future__ import annotations
