@@ -8,16 +8,23 @@ For each size (passages of generated letters) it measures, for each engine (kb.e
 
     python -m bench.bench_build [--sizes 10000 100000] [--engines whoosh tantivy] [--jobs 2]
                                 [--workdir /tmp/kb-bench-build]
+
+With --from-index DIR it measures writing only, with the passage documents stored in an existing index
+(any engine) instead of parsing letters again: for sizes where parsing every letter in one process would
+take longer than the measurement (a million passages).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import shutil
 import sqlite3
 import time
 from collections.abc import Iterable
 from pathlib import Path
+
+import numpy as np
 
 from bench.common import load_average, machine, versions
 from kb import index as kb_index
@@ -122,16 +129,47 @@ def measure(passages: int, engines: list[str], workdir: Path, jobs: int, seed: i
     return rows
 
 
+def measure_writing(index_dir: Path, engines: list[str], workdir: Path) -> list[dict]:
+    """Writing only, from the passage documents stored in `index_dir`, grouped by letter as kb index does."""
+    from kb.search import SearchIndex
+
+    generation = SearchIndex(index_dir, cached_queries=0).generation()
+    rows = np.flatnonzero(generation.columns.passage).tolist()
+    docs = [doc for start in range(0, len(rows), 1000) for doc in generation.reader.stored(rows[start:start + 1000])]
+    changes = [kb_index.Change(letter_id, tuple(group))
+               for letter_id, group in itertools.groupby(docs, key=lambda doc: doc["letter_id"])]
+    database = workdir / f"fts5-writing-{len(docs)}.sqlite3"
+    database.unlink(missing_ok=True)
+    fts5_seconds = fts5_build(database, docs)
+    fts5_mb = database.stat().st_size / 1e6
+    database.unlink()
+    measured = []
+    for engine in engines:
+        directory = workdir / f"writing-{engine}-{len(docs)}"
+        shutil.rmtree(directory, ignore_errors=True)
+        seconds = engine_build(directory, engine, changes)
+        index_mb = directory_size(directory) / 1e6
+        shutil.rmtree(directory)
+        measured.append({"engine": engine, "passages": len(docs), "letters": len(changes), "end_to_end": None,
+                         "writing": len(docs) / seconds, "fts5": len(docs) / fts5_seconds, "index_mb": index_mb,
+                         "fts5_mb": fts5_mb})
+    return measured
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
     parser.add_argument("--engines", nargs="+", default=list(ENGINES), choices=list(ENGINES))
+    parser.add_argument("--from-index", type=Path, help="writing only, from this index's stored passages")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/kb-bench-build"))
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    rows = [row for size in args.sizes for row in measure(size, args.engines, args.workdir, args.jobs, args.seed)]
+    if args.from_index:
+        rows = measure_writing(args.from_index, args.engines, args.workdir)
+    else:
+        rows = [row for size in args.sizes for row in measure(size, args.engines, args.workdir, args.jobs, args.seed)]
     print(f"machine: {machine()}; load {load_average()}")
     print(f"versions: {versions('whoosh-reloaded', 'tantivy', 'pypdfium2')}, SQLite {sqlite3.sqlite_version}")
     print()
@@ -139,7 +177,8 @@ def main() -> None:
           "SQLite FTS5 passages/s | engine / FTS5 | index size | FTS5 size |")
     print("|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['passages']:,} ({r['letters']:,}) | {r['engine']} | {r['end_to_end']:,.0f} (jobs {args.jobs}) | "
+        end_to_end = f"{r['end_to_end']:,.0f} (jobs {args.jobs})" if r["end_to_end"] else "—"
+        print(f"| {r['passages']:,} ({r['letters']:,}) | {r['engine']} | {end_to_end} | "
               f"{r['writing']:,.0f} | {r['fts5']:,.0f} | {r['writing'] / r['fts5']:.2f} | "
               f"{r['index_mb']:.0f} MB | {r['fts5_mb']:.0f} MB |")
 
