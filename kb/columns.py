@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -33,16 +34,37 @@ class Facet:
 
     def counts(self, mask: np.ndarray) -> np.ndarray:
         """How many masked rows hold each value."""
-        return np.bincount(self.indices[mask[self.entry_rows]], minlength=len(self.values))
+        selected = mask[self.entry_rows]
+        if np.count_nonzero(selected) * 2 > len(selected):
+            # most entries are selected: count the others and subtract (less to allocate and count)
+            return self.totals - np.bincount(self.indices[~selected], minlength=len(self.values))
+        return np.bincount(self.indices[selected], minlength=len(self.values))
 
-    def rows_with(self, wanted: Iterable[str]) -> np.ndarray:
-        """A row mask: rows holding any of the wanted values."""
-        lookup = {value: i for i, value in enumerate(self.values.tolist())}
-        ids = [lookup[w] for w in wanted if w in lookup]
+    @cached_property
+    def totals(self) -> np.ndarray:
+        """How many rows hold each value."""
+        return np.bincount(self.indices, minlength=len(self.values))
+
+    @cached_property
+    def ids(self) -> dict[str, int]:
+        return {value: i for i, value in enumerate(self.values.tolist())}
+
+    def rows_with(self, wanted: Iterable[str], entries: np.ndarray | None = None) -> np.ndarray:
+        """A row mask: rows holding any of the wanted values (among the given entries, default all)."""
+        ids = [self.ids[w] for w in wanted if w in self.ids]
         mask = np.zeros(len(self.indptr) - 1, dtype=bool)
         if ids:
-            mask[self.entry_rows[np.isin(self.indices, ids)]] = True
+            table = np.zeros(len(self.values), dtype=bool)
+            table[ids] = True
+            if entries is None:
+                mask[self.entry_rows[table[self.indices]]] = True
+            else:
+                mask[self.entry_rows[entries[table[self.indices[entries]]]]] = True
         return mask
+
+    def entries_of(self, mask: np.ndarray) -> np.ndarray:
+        """The positions of the entries of the masked rows: a smaller domain for repeated rows_with."""
+        return np.flatnonzero(mask[self.entry_rows])
 
     def values_of(self, row: int) -> list[str]:
         return self.values[self.indices[self.indptr[row] : self.indptr[row + 1]]].tolist()

@@ -71,7 +71,8 @@ class Statistics:
 
     def outcomes(self, mask: np.ndarray | None = None) -> Outcomes:
         mask = self.match.mask if mask is None else mask
-        return Outcomes(int(mask.sum()), int((mask & self.upheld).sum()), int((mask & self.overturned).sum()))
+        return Outcomes(int(np.count_nonzero(mask)), int(np.count_nonzero(mask & self.upheld)),
+                        int(np.count_nonzero(mask & self.overturned)))
 
     def link(self, **narrowing: str) -> SearchRequest:
         """The search listing the passages behind a figure: this request narrowed by facet=value pairs."""
@@ -104,11 +105,11 @@ class Statistics:
 
     def breakdown(self, name: str, limit: int | None = BREAKDOWN_ROWS) -> list[dict]:
         """The values of one facet among the matches, most frequent first, each with its outcomes."""
-        facet = self.columns.facets[BREAKDOWNS[name]]
-        totals = facet.counts(self.match.mask)
-        upheld = facet.counts(self.upheld)
-        overturned = facet.counts(self.overturned)
-        values = facet.values.tolist()
+        column = BREAKDOWNS[name]
+        totals = self.match.counts(column, self.match.mask)
+        upheld = self.match.counts(column, self.upheld)
+        overturned = self.match.counts(column, self.overturned)
+        values = self.columns.facets[column].values.tolist()
         outcomes_of = {values[i]: Outcomes(int(totals[i]), int(upheld[i]), int(overturned[i]))
                        for i in np.flatnonzero(totals)}
         if name in _SIDES:
@@ -144,8 +145,8 @@ class Statistics:
 
     def divergence(self) -> dict:
         """Items where the claims administrator and the reviewer cited different guidelines."""
-        differ = self.match.mask & self.columns.facets["divergent"].rows_with(["differ"])
-        same = self.match.mask & self.columns.facets["divergent"].rows_with(["same"])
+        differ = self.match.rows_where("divergent", ["differ"])
+        same = self.match.rows_where("divergent", ["same"])
         return {"differ": self.outcomes(differ).as_dict(), "same": self.outcomes(same).as_dict(),
                 "links": {"differ": self.link(divergent="differ"), "same": self.link(divergent="same")}}
 
@@ -188,9 +189,9 @@ def guideline_index(match: Match) -> list[dict]:
     """Every citation id among the matches, in guideline order, with how often each side cited it."""
     columns = match.columns
     cited = columns.facets["guideline"]
-    totals = cited.counts(match.mask)
+    totals = match.counts("guideline", match.mask)
     stats = Statistics(match)
-    upheld = cited.counts(stats.upheld)
+    upheld = match.counts("guideline", stats.upheld)
     sides = {column: _side_counts(columns.facets[column], match.mask, cited.values.tolist())
              for column in ("guideline_ca", "guideline_reviewer")}
     rows = []

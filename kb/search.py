@@ -484,6 +484,7 @@ class Match:
     request: SearchRequest
     mask: np.ndarray
     words: list[str]
+    _entries: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def columns(self) -> Columns:
@@ -495,7 +496,20 @@ class Match:
 
     def rows_where(self, facet: str, values: Iterable[str]) -> np.ndarray:
         """The matching rows that hold any of `values` in `facet` (a kb.columns facet name)."""
-        return self.mask & self.columns.facets[facet].rows_with(values)
+        return self.columns.facets[facet].rows_with(values, self._entries_of(facet))
+
+    def counts(self, facet: str, mask: np.ndarray) -> np.ndarray:
+        """How many rows of `mask` (matching rows only) hold each value of `facet`."""
+        column = self.columns.facets[facet]
+        entries = self._entries_of(facet)
+        selected = entries[mask[column.entry_rows[entries]]]
+        return np.bincount(column.indices[selected], minlength=len(column.values))
+
+    def _entries_of(self, facet: str) -> np.ndarray:
+        # statistics ask one facet many questions: each looks only at the entries of matching rows
+        if facet not in self._entries:
+            self._entries[facet] = self.columns.facets[facet].entries_of(self.mask)
+        return self._entries[facet]
 
     def hits(self, rows: Iterable[int], *, whole: bool = False) -> list[Hit]:
         return [_hit(fields, self.words, size=None if whole else SNIPPET_TOKENS)
@@ -592,8 +606,9 @@ class _Search:
         passage = self.columns.passage
         if self.text_query is None:
             return passage
+        passages = self.q.term("kind", kb_index.PASSAGE)
         return self.generation.text_masks.get(
-            self.request.q, lambda: self.reader.mask(self.text_query, len(passage)) & passage)
+            self.request.q, lambda: self.reader.mask(self.text_query, len(passage), passages) & passage)
 
     def _date_range(self) -> tuple[int | None, int | None]:
         start = (self.request.date_from - EPOCH).days if self.request.date_from else None

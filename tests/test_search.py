@@ -800,7 +800,7 @@ def test_refining_a_search_reuses_its_text_match_and_an_uncached_index_recompute
         index = SearchIndex(real_index, cached_queries=cached)
         reader = index.generation().reader
         original = reader.mask
-        reader.mask = lambda query, rows, cached=cached: calls.append(cached) or original(query, rows)
+        reader.mask = lambda *args, cached=cached: calls.append(cached) or original(*args)
         first = index.search(SearchRequest.from_params({"q": "guidelines"}))
         refined = index.search(SearchRequest.from_params({"q": "guidelines", "decision": "Overturned"}))
         index.search(SearchRequest.from_params({"q": "guidelines", "sort": "newest"}))

@@ -45,7 +45,8 @@ class Reader(Protocol):
 
     def doc_frequency(self, field: str, term: str) -> int: ...
 
-    def mask(self, query, rows: int) -> np.ndarray: ...  # bool, one per row: the rows matching `query`
+    def mask(self, query, rows: int, universe=None) -> np.ndarray: ...  # bool, one per row: the rows
+    # matching `query` (and `universe`, a query for the documents that count: passages)
 
     def top(self, query, limit: int, *, allowed: np.ndarray | None = None,
             within=None) -> list[tuple[int, float]]: ...  # (row, score), best first, only allowed rows

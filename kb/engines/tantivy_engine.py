@@ -190,7 +190,7 @@ class TantivyReader:
 
     def __init__(self, path: Path):
         self.searcher = tantivy.Index.open(str(path)).searcher()
-        self._live_rows: np.ndarray | None = None
+        self._universes: dict[tuple[str, int], np.ndarray] = {}
 
     def doc_count(self) -> int:
         return self.searcher.num_docs
@@ -198,26 +198,32 @@ class TantivyReader:
     def doc_frequency(self, field: str, term: str) -> int:
         return self.searcher.doc_freq(field, term)
 
-    def mask(self, query, rows: int) -> np.ndarray:
-        """Materializing a match set costs per match (Python objects), so when most documents match,
-        the live documents that do not are collected instead."""
-        documents = self.searcher.num_docs
+    def mask(self, query, rows: int, universe=None) -> np.ndarray:
+        """Materializing a match set costs per match (Python objects), so when most documents of the
+        universe match, the ones that do not are collected instead."""
+        if universe is None:
+            universe = Query.all_query()
+        else:
+            query = all_of([query, universe])
         count = self.searcher.search(query, limit=1, count=True).count
-        if count * 2 <= documents:
+        everything = self._universe(universe, rows)
+        if count * 2 <= np.count_nonzero(everything):
             mask = np.zeros(rows, dtype=bool)
             mask[self._rows(query, count, rows)] = True
         else:
-            mask = self._live(rows).copy()
-            mask[self._rows(but_not(Query.all_query(), query), documents - count, rows)] = False
+            mask = everything.copy()
+            missing = self.searcher.search(but_not(universe, query), limit=1, count=True).count
+            mask[self._rows(but_not(universe, query), missing, rows)] = False
         return mask
 
-    def _live(self, rows: int) -> np.ndarray:
-        """The rows of live documents (read once per reader)."""
-        if self._live_rows is None or len(self._live_rows) != rows:
-            live = np.zeros(rows, dtype=bool)
-            live[self._rows(Query.all_query(), self.searcher.num_docs, rows)] = True
-            self._live_rows = live
-        return self._live_rows
+    def _universe(self, universe, rows: int) -> np.ndarray:
+        """The rows of every document matching `universe` (read once per reader and universe)."""
+        key = (repr(universe), rows)
+        if key not in self._universes:
+            mask = np.zeros(rows, dtype=bool)
+            mask[self._rows(universe, self.searcher.search(universe, limit=1, count=True).count, rows)] = True
+            self._universes[key] = mask
+        return self._universes[key]
 
     def _addresses(self, query, count: int) -> list:
         if count == 0:

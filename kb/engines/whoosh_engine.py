@@ -190,8 +190,10 @@ class WhooshReader:
     def doc_frequency(self, field: str, term: str) -> int:
         return self.searcher.doc_frequency(field, term)
 
-    def mask(self, query, rows: int) -> np.ndarray:
+    def mask(self, query, rows: int, universe=None) -> np.ndarray:
         mask = np.zeros(rows, dtype=bool)
+        if universe is not None:
+            query = wq.And([query, universe])
         docnums = np.fromiter(self.searcher.docs_for_query(query), dtype=np.int64)
         mask[docnums[docnums < rows]] = True
         return mask
