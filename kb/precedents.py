@@ -192,7 +192,7 @@ def guideline_index(match: Match) -> list[dict]:
     totals = match.counts("guideline", match.mask)
     stats = Statistics(match)
     upheld = match.counts("guideline", stats.upheld)
-    sides = {column: _side_counts(columns.facets[column], match.mask, cited.values.tolist())
+    sides = {column: _side_counts(match, column, cited.values.tolist())
              for column in ("guideline_ca", "guideline_reviewer")}
     rows = []
     for i in np.flatnonzero(totals):
@@ -205,11 +205,34 @@ def guideline_index(match: Match) -> list[dict]:
     return rows
 
 
-def _side_counts(facet, mask: np.ndarray, ids: list[str]) -> dict[str, int]:
-    """Passages whose one side cited each id or something more specific under it."""
-    side_values = facet.values.tolist()
-    return {citation_id: int((mask & facet.rows_with(refinements(side_values, citation_id))).sum())
-            for citation_id in ids}
+def _side_counts(match: Match, column: str, ids: list[str]) -> dict[str, int]:
+    """Matching passages whose one side cited each id or something more specific under it (its
+    refinements): every (passage, id) pair counted once, for all ids in one pass over the entries."""
+    facet = match.columns.facets[column]
+    position = {citation_id: i for i, citation_id in enumerate(ids)}
+    # each value of the side -> the ids it counts for: itself and every id it refines
+    counted_for = [[position[prefix] for prefix in _prefixes(value) if prefix in position]
+                   for value in facet.values.tolist()]
+    per_value = np.asarray([len(targets) for targets in counted_for], dtype=np.int64)
+    targets = np.asarray([i for found in counted_for for i in found], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(per_value)[:-1]]) if len(per_value) else per_value
+    entries = match.entries_of(column)
+    values = facet.indices[entries]
+    repeat = per_value[values]
+    rows = np.repeat(facet.entry_rows[entries].astype(np.int64), repeat)
+    offsets = np.arange(int(repeat.sum())) - np.repeat(np.cumsum(repeat) - repeat, repeat)
+    # a pair repeats only within one passage's entries, which are adjacent: nearly sorted already, so a
+    # stable sort (timsort) and a look at each neighbour find the distinct pairs
+    pairs = np.sort(rows * len(ids) + targets[np.repeat(starts[values], repeat) + offsets], kind="stable")
+    distinct = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
+    counts = np.bincount(distinct % len(ids), minlength=len(ids)) if len(ids) else []
+    return {citation_id: int(counts[i]) for citation_id, i in position.items()}
+
+
+def _prefixes(citation_id: str) -> list[str]:
+    """'MTUS/CPMTG/p24' -> 'MTUS', 'MTUS/CPMTG', 'MTUS/CPMTG/p24': the ids it refines, and itself."""
+    parts = citation_id.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
 
 
 def guideline_view(match: Match, citation_id: str) -> dict:

@@ -496,17 +496,18 @@ class Match:
 
     def rows_where(self, facet: str, values: Iterable[str]) -> np.ndarray:
         """The matching rows that hold any of `values` in `facet` (a kb.columns facet name)."""
-        return self.columns.facets[facet].rows_with(values, self._entries_of(facet))
+        return self.columns.facets[facet].rows_with(values, self.entries_of(facet))
 
     def counts(self, facet: str, mask: np.ndarray) -> np.ndarray:
         """How many rows of `mask` (matching rows only) hold each value of `facet`."""
         column = self.columns.facets[facet]
-        entries = self._entries_of(facet)
+        entries = self.entries_of(facet)
         selected = entries[mask[column.entry_rows[entries]]]
         return np.bincount(column.indices[selected], minlength=len(column.values))
 
-    def _entries_of(self, facet: str) -> np.ndarray:
-        # statistics ask one facet many questions: each looks only at the entries of matching rows
+    def entries_of(self, facet: str) -> np.ndarray:
+        """The positions of the matching rows' entries in `facet` (kb.columns.Facet), computed once:
+        statistics ask one facet many questions, and each looks only at these."""
         if facet not in self._entries:
             self._entries[facet] = self.columns.facets[facet].entries_of(self.mask)
         return self._entries[facet]

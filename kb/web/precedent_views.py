@@ -16,11 +16,31 @@ from kb.web.search_views import hit_view, params_suffix, search_url
 
 blueprint = Blueprint("precedents", __name__)
 API_VERSION = 1
-# A guideline page reads hundreds of rationales for its phrases; a published generation never changes,
-# so each page is computed once per generation (per process) and kept, the least recently made dropped.
+# A guideline page reads hundreds of rationales for its phrases, and the guideline index counts every
+# citation of every passage; a published generation never changes, so each is computed once per index
+# generation (per process) and kept, the least recently made dropped.
 GUIDELINE_VIEWS_CACHED = 256
 _guideline_views: OrderedDict = OrderedDict()
 _cache_lock = Lock()
+
+
+def _once_per_generation(match, key: str, compute):
+    full_key = (str(search_index().index_dir), match.generation.name, key)
+    with _cache_lock:
+        view = _guideline_views.get(full_key)
+    if view is None:
+        view = compute()
+        with _cache_lock:
+            _guideline_views[full_key] = view
+            while len(_guideline_views) > GUIDELINE_VIEWS_CACHED:
+                _guideline_views.popitem(last=False)
+    return view
+
+
+def _guideline_rows() -> list[dict]:
+    """The guideline index (copies: the views add their URLs)."""
+    match = search_index().match(SearchRequest())
+    return [dict(row) for row in _once_per_generation(match, "", lambda: guideline_index(match))]
 _GUIDELINE_ID_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/:._-")
 
 
@@ -80,7 +100,7 @@ def precedents_json():
 
 @blueprint.get("/guidelines")
 def guidelines_page():
-    rows = guideline_index(search_index().match(SearchRequest()))
+    rows = _guideline_rows()
     for row in rows:
         row["url"] = url_for("precedents.guideline_page", citation_id=row["id"])
     return render_template("guidelines.html", rows=rows, json_url=url_for("precedents.guidelines_json"))
@@ -88,7 +108,7 @@ def guidelines_page():
 
 @blueprint.get("/api/guidelines")
 def guidelines_json():
-    rows = guideline_index(search_index().match(SearchRequest()))
+    rows = _guideline_rows()
     base = request.host_url.rstrip("/")
     for row in rows:
         row["url"] = base + url_for("precedents.guideline_json", citation_id=row["id"])
@@ -102,16 +122,7 @@ def _guideline(citation_id: str) -> tuple:
     match = search_index().match(search_request)
     if match.total == 0:
         abort(404)
-    key = (match.generation.name, citation_id)
-    with _cache_lock:
-        view = _guideline_views.get(key)
-    if view is None:
-        view = guideline_view(match, citation_id)
-        with _cache_lock:
-            _guideline_views[key] = view
-            while len(_guideline_views) > GUIDELINE_VIEWS_CACHED:
-                _guideline_views.popitem(last=False)
-    return match, view
+    return match, _once_per_generation(match, citation_id, lambda: guideline_view(match, citation_id))
 
 
 @blueprint.get("/guidelines/<path:citation_id>")
