@@ -12,7 +12,7 @@ import argparse
 from pathlib import Path
 
 from bench.common import load_average, machine, versions
-from bench.load import QUERY_PATHS, gunicorn, gunicorn_peak_rss_mb, run_load
+from bench.load import QUERY_PATHS, gunicorn, gunicorn_memory_mb, run_load
 from kb.index import current_generation
 from kb.ingest import index_paths
 from kb.synth import write_letters
@@ -40,13 +40,17 @@ def main() -> None:
     with gunicorn(index_dir, workers=args.workers) as port:
         run_load("127.0.0.1", port, list(QUERY_PATHS), seconds=3, clients=args.clients)  # warm-up
         result = run_load("127.0.0.1", port, list(QUERY_PATHS), seconds=args.seconds, clients=args.clients)
-        peak = gunicorn_peak_rss_mb(port)
+        memory = gunicorn_memory_mb(port)
     print()
-    print("| requests | errors | requests/s | p50 ms | p95 ms | p99 ms | largest worker peak RSS |")
-    print("|---|---|---|---|---|---|---|")
+    print("| requests | errors | requests/s | p50 ms | p95 ms | p99 ms | worker peak RSS (with mapped index pages) "
+          "| worker anonymous RSS at the end |")
+    print("|---|---|---|---|---|---|---|---|")
     print(f"| {result.requests:,} | {len(result.errors)} | {result.rate:.1f} | {1000 * result.percentile(50):.0f} | "
           f"{1000 * result.percentile(95):.0f} | {1000 * result.percentile(99):.0f} | "
-          + (f"{peak:,.0f} MB |" if peak is not None else "? |"))
+          + (f"{memory[0]:,.0f} MB | {memory[1]:,.0f} MB |" if memory else "? | ? |"))
+    slowest = sorted(result.by_path.items(), key=lambda kv: -max(kv[1]))[:5] if result.by_path else []
+    for path, seconds in slowest:
+        print(f"slowest: {path}: max {1000 * max(seconds):,.0f} ms over {len(seconds)} requests")
     for error in result.errors[:10]:
         print("error:", error)
 

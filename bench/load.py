@@ -45,6 +45,7 @@ class LoadResult:
     latencies: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)  # 5xx, connection failures, wrong status
+    by_path: dict[str, list[float]] = field(default_factory=dict)  # latencies of each request path
 
     @property
     def requests(self) -> int:
@@ -90,6 +91,7 @@ def run_load(host: str, port: int, paths: list[str], seconds: float, clients: in
             elapsed = time.perf_counter() - started
             with lock:
                 result.latencies.append(elapsed)
+                result.by_path.setdefault(path, []).append(elapsed)
                 result.statuses[status] = result.statuses.get(status, 0) + 1
                 if status != expected_status(path):
                     result.errors.append(f"{path}: HTTP {status}")
@@ -132,18 +134,21 @@ def gunicorn(index_dir: Path, *, workers: int = 2, timeout: int = 30):
                 process.wait()
 
 
-def gunicorn_peak_rss_mb(port: int) -> float | None:
-    """The largest peak resident memory (VmHWM) among the gunicorn processes bound to `port` (Linux)."""
-    peaks = []
+def gunicorn_memory_mb(port: int) -> tuple[float, float] | None:
+    """The largest (peak resident memory, anonymous resident memory now) among the gunicorn processes bound
+    to `port`, from /proc (Linux). The peak counts the index files' pages the process mapped and read,
+    which the kernel can drop at any time; the anonymous part is the process's own memory."""
+    found = []
     for proc in Path("/proc").glob("[0-9]*"):
         try:
             if f"127.0.0.1:{port}".encode() not in (proc / "cmdline").read_bytes():
                 continue
-            status = (proc / "status").read_text()
+            status = dict(line.split(":", 1) for line in (proc / "status").read_text().splitlines() if ":" in line)
         except OSError:
             continue
-        peaks += [int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith("VmHWM:")]
-    return max(peaks, default=None)
+        if "VmHWM" in status and "RssAnon" in status:
+            found.append((int(status["VmHWM"].split()[0]) / 1024, int(status["RssAnon"].split()[0]) / 1024))
+    return (max(peak for peak, _ in found), max(anon for _, anon in found)) if found else None
 
 
 def _wait_for(port: int, process: subprocess.Popen, log, seconds: float = 30.0) -> None:

@@ -65,9 +65,8 @@ class Statistics:
         self.match = match
         self.request = match.request
         self.columns = match.columns
-        decision = self.columns.facets["decision"]
-        self.upheld = match.mask & decision.rows_with([UPHELD])
-        self.overturned = match.mask & decision.rows_with([OVERTURNED])
+        self.upheld = match.rows_where("decision", [UPHELD])
+        self.overturned = match.rows_where("decision", [OVERTURNED])
 
     def outcomes(self, mask: np.ndarray | None = None) -> Outcomes:
         mask = self.match.mask if mask is None else mask
