@@ -12,8 +12,10 @@ module provides
     NAME
     owns(path)                                   is the generation at `path` this engine's?
     create(path)                                 an empty index
+    is_lock_file(name)                           a file not to copy into the next generation
     apply_changes(path, changes, optimize)       delete letters and add documents, in one commit
-    passage_values(path) -> (rows, iterator)     every live passage's (row, document fields), for columns
+    count_documents(path, letter_kind)           (letters, passages), as a reader sees them
+    passage_values(path, passage_kind)           (rows, every live passage's (row, fields)), for columns
     open(path) -> reader                         for searching (see Reader below)
 
 and query constructors: term, phrase, prefix, int_range, all_of, any_of, but_not, and_maybe, nothing.
