@@ -112,7 +112,7 @@ class Statistics:
         outcomes_of = {values[i]: Outcomes(int(totals[i]), int(upheld[i]), int(overturned[i]))
                        for i in np.flatnonzero(totals)}
         if name in _SIDES:
-            outcomes_of = self._with_refinements(BREAKDOWNS[name], outcomes_of, limit)
+            outcomes_of = self._with_refinements(BREAKDOWNS[name], outcomes_of)
         order = sorted(outcomes_of, key=lambda value: (-outcomes_of[value].total, value))
         rows = []
         for value in order[:limit]:
@@ -123,24 +123,14 @@ class Statistics:
                                    "overturned": self.link(**{name: value, "decision": OVERTURNED})}})
         return rows
 
-    def _with_refinements(self, column: str, exact: dict[str, Outcomes], limit: int | None) -> dict[str, Outcomes]:
-        """One side's citations counted with their refinements (a page of a part counts for the part too).
-
-        The sum of the exact counts of an id and its refinements bounds its count from above (a passage
-        citing two pages of a part is counted twice), so ids are counted exactly, by mask, in order of that
-        bound until no uncounted id can reach the shown rows: a few masks however many citations there are.
-        """
-        values = self.columns.facets[column].values.tolist()
-        cited = list(exact)
-        bound = {value: sum(exact[v].total for v in refinements(cited, value)) for value in cited}
-        counted: dict[str, Outcomes] = {}
-        for value in sorted(bound, key=lambda v: (-bound[v], v)):
-            if limit is not None and len(counted) >= limit:
-                shown_floor = sorted((o.total for o in counted.values()), reverse=True)[limit - 1]
-                if bound[value] < shown_floor:
-                    break
-            counted[value] = self.outcomes(self.match.rows_where(column, refinements(values, value)))
-        return counted
+    def _with_refinements(self, column: str, exact: dict[str, Outcomes]) -> dict[str, Outcomes]:
+        """One side's citations counted with their refinements (a page of a part counts for the part too),
+        each passage once per id."""
+        ids = list(exact)
+        totals = _side_counts(self.match, column, ids)
+        upheld = _side_counts(self.match, column, ids, within=self.upheld)
+        overturned = _side_counts(self.match, column, ids, within=self.overturned)
+        return {value: Outcomes(totals[value], upheld[value], overturned[value]) for value in ids}
 
     def divergence(self) -> dict:
         """Items where the claims administrator and the reviewer cited different guidelines."""
@@ -204,9 +194,10 @@ def guideline_index(match: Match) -> list[dict]:
     return rows
 
 
-def _side_counts(match: Match, column: str, ids: list[str]) -> dict[str, int]:
-    """Matching passages whose one side cited each id or something more specific under it (its
-    refinements): every (passage, id) pair counted once, for all ids in one pass over the entries."""
+def _side_counts(match: Match, column: str, ids: list[str], within: np.ndarray | None = None) -> dict[str, int]:
+    """Matching passages (of `within`, default all) whose one side cited each id or something more
+    specific under it (its refinements): every (passage, id) pair counted once, for all ids in one pass
+    over the entries."""
     facet = match.columns.facets[column]
     position = {citation_id: i for i, citation_id in enumerate(ids)}
     # each value of the side -> the ids it counts for: itself and every id it refines
@@ -216,6 +207,8 @@ def _side_counts(match: Match, column: str, ids: list[str]) -> dict[str, int]:
     targets = np.asarray([i for found in counted_for for i in found], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(per_value)[:-1]]) if len(per_value) else per_value
     entries = match.entries_of(column)
+    if within is not None:
+        entries = entries[within[facet.entry_rows[entries]]]
     values = facet.indices[entries]
     repeat = per_value[values]
     rows = np.repeat(facet.entry_rows[entries].astype(np.int64), repeat)
