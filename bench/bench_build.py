@@ -102,30 +102,31 @@ def measure(passages: int, engines: list[str], workdir: Path, jobs: int, seed: i
         docs = kb_index.documents(letter, kb_index.Source(str(path), "0" * 64, "text", path.stat().st_size))
         changes.append(kb_index.Change(docs[0]["letter_id"], tuple(docs)))
     passage_docs = [d for change in changes for d in change.docs if d["kind"] == kb_index.PASSAGE]
+    rows = writing_rates(changes, passage_docs, engines, workdir)
+    for row in rows:
+        report, row["index_mb"] = end_to_end[row["engine"]]
+        row.update(passages=report.passages, letters=report.letters, end_to_end=report.passages / report.seconds)
+    return rows
 
-    database = workdir / f"fts5-build-{passages}.sqlite3"
+
+def writing_rates(changes: list[kb_index.Change], passage_docs: list[dict], engines: list[str],
+                  workdir: Path) -> list[dict]:
+    """Passages/s writing the documents into SQLite FTS5, then into each engine's new generation."""
+    database = workdir / f"fts5-writing-{len(passage_docs)}.sqlite3"
     database.unlink(missing_ok=True)
     fts5_seconds = fts5_build(database, passage_docs)
     fts5_mb = database.stat().st_size / 1e6
     database.unlink()
-
     rows = []
     for engine in engines:
-        directory = workdir / f"writing-{engine}-{passages}"
+        directory = workdir / f"writing-{engine}-{len(passage_docs)}"
         shutil.rmtree(directory, ignore_errors=True)
         seconds = engine_build(directory, engine, changes)
+        index_mb = directory_size(directory) / 1e6
         shutil.rmtree(directory)
-        report, index_mb = end_to_end[engine]
-        rows.append({
-            "engine": engine,
-            "passages": report.passages,
-            "letters": report.letters,
-            "end_to_end": report.passages / report.seconds,
-            "writing": len(passage_docs) / seconds,
-            "fts5": len(passage_docs) / fts5_seconds,
-            "index_mb": index_mb,
-            "fts5_mb": fts5_mb,
-        })
+        rows.append({"engine": engine, "passages": len(passage_docs), "letters": len(changes), "end_to_end": None,
+                     "writing": len(passage_docs) / seconds, "fts5": len(passage_docs) / fts5_seconds,
+                     "index_mb": index_mb, "fts5_mb": fts5_mb})
     return rows
 
 
@@ -138,22 +139,7 @@ def measure_writing(index_dir: Path, engines: list[str], workdir: Path) -> list[
     docs = [doc for start in range(0, len(rows), 1000) for doc in generation.reader.stored(rows[start:start + 1000])]
     changes = [kb_index.Change(letter_id, tuple(group))
                for letter_id, group in itertools.groupby(docs, key=lambda doc: doc["letter_id"])]
-    database = workdir / f"fts5-writing-{len(docs)}.sqlite3"
-    database.unlink(missing_ok=True)
-    fts5_seconds = fts5_build(database, docs)
-    fts5_mb = database.stat().st_size / 1e6
-    database.unlink()
-    measured = []
-    for engine in engines:
-        directory = workdir / f"writing-{engine}-{len(docs)}"
-        shutil.rmtree(directory, ignore_errors=True)
-        seconds = engine_build(directory, engine, changes)
-        index_mb = directory_size(directory) / 1e6
-        shutil.rmtree(directory)
-        measured.append({"engine": engine, "passages": len(docs), "letters": len(changes), "end_to_end": None,
-                         "writing": len(docs) / seconds, "fts5": len(docs) / fts5_seconds, "index_mb": index_mb,
-                         "fts5_mb": fts5_mb})
-    return measured
+    return writing_rates(changes, docs, engines, workdir)
 
 
 def main() -> None:
