@@ -284,7 +284,8 @@ def _synthetic_demo(index_dir: Path, count: int, seed: int, jobs: int | None, en
     marker = letters_dir / "DEMO.json"
     wanted = {"letters": count, "seed": seed, "engine": engine_named(engine).NAME}
     if current_generation(index_dir) is not None and marker.is_file() and json.loads(marker.read_text()) == wanted:
-        click.echo(f"Reusing the demo index in {index_dir} ({count} synthetic letters, seed {seed}, {wanted['engine']}).")
+        click.echo(f"Reusing the demo index in {index_dir} "
+                   f"({count} synthetic letters, seed {seed}, {wanted['engine']}).")
         return
     click.echo(f"Generating {count} synthetic letters (seed {seed}) in {letters_dir} ...")
     if letters_dir.exists():

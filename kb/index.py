@@ -250,7 +250,8 @@ def seal_generation(generation: Path) -> None:
 
 
 def fsync_tree(path: Path) -> None:
-    """Whoosh never fsyncs (and tantivy not the columns): make the generation's files and directory entries durable before publishing."""
+    """Make the generation's files and directory entries durable before publishing: Whoosh never fsyncs,
+    and the columns are ours."""
     for child in path.iterdir():
         if child.is_file():
             fd = os.open(child, os.O_RDONLY)

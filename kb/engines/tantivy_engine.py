@@ -115,16 +115,16 @@ def _rows_in_use(searcher: tantivy.Searcher) -> int:
 
 
 def count_documents(path: Path, letter_kind: str) -> tuple[int, int]:
-    searcher = tantivy.Index.open(str(path)).searcher()
-    letters = searcher.search(term("kind", letter_kind), limit=1, count=True).count
-    return letters, searcher.num_docs - letters
+    reader = TantivyReader(path)
+    letters = reader._count(term("kind", letter_kind))
+    return letters, reader.doc_count() - letters
 
 
 def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[int, dict]]]:
     reader = TantivyReader(path)
     rows = _rows_in_use(reader.searcher)
     query = term("kind", passage_kind)
-    addresses = reader._addresses(query, reader.searcher.search(query, limit=1, count=True).count)
+    addresses = reader._addresses(query, reader._count(query))
     numbers = reader.searcher.fast_field_values("row", addresses) if addresses else []
     ordered = sorted(zip(numbers, range(len(addresses))))
 
@@ -205,23 +205,26 @@ class TantivyReader:
             universe = Query.all_query()
         else:
             query = all_of([query, universe])
-        count = self.searcher.search(query, limit=1, count=True).count
+        count = self._count(query)
         everything = self._universe(universe, rows)
         if count * 2 <= np.count_nonzero(everything):
             mask = np.zeros(rows, dtype=bool)
             mask[self._rows(query, count, rows)] = True
         else:
             mask = everything.copy()
-            missing = self.searcher.search(but_not(universe, query), limit=1, count=True).count
-            mask[self._rows(but_not(universe, query), missing, rows)] = False
+            missing = but_not(universe, query)
+            mask[self._rows(missing, self._count(missing), rows)] = False
         return mask
+
+    def _count(self, query) -> int:
+        return self.searcher.search(query, limit=1, count=True).count
 
     def _universe(self, universe, rows: int) -> np.ndarray:
         """The rows of every document matching `universe` (read once per reader and universe)."""
         key = (repr(universe), rows)
         if key not in self._universes:
             mask = np.zeros(rows, dtype=bool)
-            mask[self._rows(universe, self.searcher.search(universe, limit=1, count=True).count, rows)] = True
+            mask[self._rows(universe, self._count(universe), rows)] = True
             self._universes[key] = mask
         return self._universes[key]
 
