@@ -580,3 +580,14 @@ def test_no_index_is_a_503_page_with_a_message(tmp_path, missing):
     response = client.get("/api/search?q=mri")
     assert response.status_code == 503
     assert response.get_json()["error"]["status"] == 503
+
+
+def test_a_published_generation_no_engine_can_read_is_a_503_page_that_says_so(tmp_path):
+    index_dir = tmp_path / "index"
+    (index_dir / "gen-000001").mkdir(parents=True)
+    (index_dir / "CURRENT").write_text("gen-000001\n")
+    client = make_app(index_dir).test_client()
+    response = client.get("/search?q=mri")
+    assert response.status_code == 503
+    assert "neither Whoosh nor tantivy" in error_message(page(response))
+    assert client.get("/api/search?q=mri").get_json()["error"]["title"] == "The index cannot be read"

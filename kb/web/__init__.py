@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Flask, current_app, render_template, request
 
+from kb.engines import EngineError
 from kb.search import SearchError, SearchIndex
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,6 +71,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_error_handler(404, _not_found)
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(FileNotFoundError, _no_index)
+    app.register_error_handler(EngineError, _unreadable_index)
     app.register_error_handler(500, _server_error)
     return app
 
@@ -101,7 +103,7 @@ def _synthetic() -> bool:
     """Whether the published index holds synthetic letters (every page then says so)."""
     try:
         return search_index().generation().synthetic
-    except (FileNotFoundError, OSError):
+    except (FileNotFoundError, OSError, EngineError):
         return False
 
 
@@ -139,6 +141,10 @@ def _method_not_allowed(error):
 
 def _no_index(error):
     return _error(503, "No index yet", str(error))
+
+
+def _unreadable_index(error):
+    return _error(503, "The index cannot be read", str(error))
 
 
 def _server_error(error):
