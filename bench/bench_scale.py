@@ -46,7 +46,9 @@ from kb.drugs import DRUGS, resolve_drug
 from kb.engines import ENGINES
 from kb.ingest import index_paths
 from kb.precedents import Statistics, precedents
-from kb.search import PER_PAGE, SNIPPET_TOKENS, SearchIndex, SearchRequest
+from kb.search import SearchIndex
+from kb.search_request import PER_PAGE, SearchRequest
+from kb.snippets import SNIPPET_TOKENS
 
 # The query mix: words that occur in the generated letters.
 TERM = "tramadol"  # a drug name: imr-kb also finds its brand names, so the FTS5 query ORs them too

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from kb.guidelines import citation_label, citation_sort_key
-from kb.search import FACET_BY_NAME, Match, SearchRequest, facet_label, refinements
+from kb.search import Match, facet_label, refinements
+from kb.search_request import FACET_BY_NAME, SearchRequest
 
 UPHELD, OVERTURNED = "Upheld", "Overturned"
 BREAKDOWN_ROWS = 12

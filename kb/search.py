@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from bisect import bisect_left
 from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from threading import Lock
-from urllib.parse import urlencode
 
 import numpy as np
 
@@ -26,69 +23,22 @@ from kb import index as kb_index
 from kb.columns import Columns
 from kb.drugs import DRUG_CLASSES, DRUGS, resolve_drug
 from kb.engines import DEFAULT_ENGINE, ENGINES, Reader, engine_of
-from kb.engines.analysis import stem_spans, stems
+from kb.engines.analysis import stems
 from kb.guidelines import citation_label
-from kb.query import (
-    And,
-    Everything,
-    Filter,
-    Node,
-    Not,
-    Or,
-    Phrase,
-    QueryError,
-    Word,
-    YearRange,
-    parse_query,
-)
+from kb.query import And, Everything, Filter, Node, Not, Or, Phrase, Word, YearRange
+from kb.search_request import FACET_BY_NAME, FACETS, MAX_RESULT_WINDOW, SORTS, FacetSpec, SearchRequest
+from kb.snippets import SNIPPET_TOKENS, Segment, snippet, stemmed_prefix
 
-PER_PAGE = 20
-MAX_PER_PAGE = 100
-MAX_RESULT_WINDOW = 10_000  # page * per_page may not go past this: deep pages are refused, not slow
-MAX_FILTER_VALUES = 30
-MAX_VALUE_CHARS = 200
 FACET_VALUES_SHOWN = 12
 FACET_VALUES_EXPANDED = 300
-SNIPPET_TOKENS = 48
 SIMILAR_TERMS = 12
 TYPICAL_SAMPLE = 120  # rationales read to find what is typical of a set
 TYPICAL_TERMS = 15
 QUOTE_CANDIDATES = 20
 CACHED_TEXT_QUERIES = 32  # per generation: a million-passage mask is 1 MB
 QUOTE_TOKENS = 24  # a phrase query on a quote's first words narrows enough; the exact check follows
-SORTS = {"relevance": "Relevance", "newest": "Newest first", "oldest": "Oldest first"}
 EPOCH = date(1970, 1, 1)
 
-
-class SearchError(ValueError):
-    """A request that is refused (HTTP 400), with the reason in words."""
-
-
-@dataclass(frozen=True)
-class FacetSpec:
-    name: str  # URL parameter
-    label: str
-    column: str  # kb.columns facet ("year" is the year column)
-    field: str  # the kb.query field that filters on it
-    shown: bool = True  # in the sidebar; hidden ones are filters that statistics pages link to
-
-
-FACETS = (
-    FacetSpec("decision", "Decision", "decision", "decision"),
-    FacetSpec("drug", "Drug", "drug", "drug"),
-    FacetSpec("class", "Drug class", "drug_class", "class"),
-    FacetSpec("category", "Treatment category", "category", "category"),
-    FacetSpec("treatment", "Treatment", "subcategory", "subcategory"),
-    FacetSpec("source", "Guideline source", "guideline_source", "source"),
-    FacetSpec("guideline", "Guideline cited", "guideline", "guideline"),
-    FacetSpec("reviewer_guideline", "Reviewer cited", "guideline_reviewer", "reviewer_guideline", shown=False),
-    FacetSpec("ca_guideline", "Claims administrator cited", "guideline_ca", "ca_guideline", shown=False),
-    FacetSpec("divergent", "Guidelines of the two sides", "divergent", "divergent"),
-    FacetSpec("specialty", "Reviewer specialty", "specialty", "specialty"),
-    FacetSpec("year", "Decision year", "year", "year"),
-)
-FACET_BY_NAME = {spec.name: spec for spec in FACETS}
-# kb.query field -> index field for Filter nodes
 _INDEX_FIELD = {"drug": "drug", "class": "drug_class", "category": "category", "subcategory": "subcategory",
                 "decision": "decision", "guideline": "guideline", "reviewer_guideline": "guideline_reviewer",
                 "ca_guideline": "guideline_ca", "source": "guideline_source",
@@ -96,168 +46,8 @@ _INDEX_FIELD = {"drug": "drug", "class": "drug_class", "category": "category", "
 _SOURCE_LABELS = {"None": "No evidence cited"}
 _DIVERGENT_LABELS = {"differ": "Different guidelines", "same": "The same guidelines"}
 
-
-# --------------------------------------------------------------------------------------------
-# The request
-
-
-@dataclass(frozen=True)
-class SearchRequest:
-    q: str = ""
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (facet name, values), in FACETS order
-    date_from: date | None = None
-    date_to: date | None = None
-    sort: str = "relevance"
-    page: int = 1
-    per_page: int = PER_PAGE
-    expand: tuple[str, ...] = ()  # facets to show in full
-
-    @classmethod
-    def from_params(cls, params: Mapping) -> SearchRequest:
-        """From a query string's parameters (anything with get and getlist, or a dict of lists)."""
-        get = _getter(params)
-        filters = []
-        total = 0
-        for spec in FACETS:
-            values = tuple(dict.fromkeys(v.strip() for v in get(spec.name) if v.strip()))
-            for value in values:
-                if len(value) > MAX_VALUE_CHARS:
-                    raise SearchError(f"a {spec.label.lower()} value is over {MAX_VALUE_CHARS} characters long")
-            total += len(values)
-            if values:
-                filters.append((spec.name, values))
-        if total > MAX_FILTER_VALUES:
-            raise SearchError(f"{total} filter values; the limit is {MAX_FILTER_VALUES}")
-        sort = (get("sort") or ["relevance"])[-1]
-        if sort not in SORTS:
-            raise SearchError(f"sort must be one of {', '.join(SORTS)}")
-        page = _positive_int(get("page"), "page", 1)
-        per_page = _positive_int(get("per_page"), "per_page", PER_PAGE)
-        if per_page > MAX_PER_PAGE:
-            raise SearchError(f"per_page may be at most {MAX_PER_PAGE}")
-        if page * per_page > MAX_RESULT_WINDOW:
-            raise SearchError(f"page {page} is too deep: results are shown up to number {MAX_RESULT_WINDOW:,}; "
-                              "narrow the search instead")
-        q = (get("q") or [""])[-1]
-        expand = tuple(name for name in (get("expand") or [""])[-1].split(",") if name in FACET_BY_NAME)
-        request = cls(q=q.strip(), filters=tuple(filters), date_from=_date(get("from"), "from", start=True),
-                      date_to=_date(get("to"), "to", start=False), sort=sort, page=page, per_page=per_page,
-                      expand=expand)
-        if request.date_from and request.date_to and request.date_from > request.date_to:
-            raise SearchError("the date range ends before it starts")
-        request.query()  # refuse a bad query now, with its reason
-        return request
-
-    def query(self) -> Node:
-        try:
-            return parse_query(self.q)
-        except QueryError as error:
-            raise SearchError(str(error)) from None
-
-    def values(self, name: str) -> tuple[str, ...]:
-        return dict(self.filters).get(name, ())
-
-    def params(self, **changes) -> list[tuple[str, str]]:
-        """This request as query-string pairs in a canonical order, with `changes` applied."""
-        request = replace(self, **changes)
-        pairs: list[tuple[str, str]] = []
-        if request.q:
-            pairs.append(("q", request.q))
-        for name, values in request.filters:
-            pairs.extend((name, value) for value in values)
-        if request.date_from:
-            pairs.append(("from", request.date_from.isoformat()))
-        if request.date_to:
-            pairs.append(("to", request.date_to.isoformat()))
-        if request.sort != "relevance":
-            pairs.append(("sort", request.sort))
-        if request.per_page != PER_PAGE:
-            pairs.append(("per_page", str(request.per_page)))
-        if request.expand:
-            pairs.append(("expand", ",".join(request.expand)))
-        if request.page != 1:
-            pairs.append(("page", str(request.page)))
-        return pairs
-
-    def query_string(self, **changes) -> str:
-        return "?" + urlencode(self.params(**changes)) if self.params(**changes) else "?"
-
-    def narrowed(self, name: str, value: str) -> SearchRequest:
-        """This request further limited to passages with `value` in facet `name`, back on page 1.
-
-        Unlike `toggled`, this never widens: when the facet already has other values (which combine with
-        OR), the new condition is added to the text query instead (`field:"value"`), which ANDs.
-        """
-        current = self.values(name)
-        if not current:
-            return self.toggled(name, value)
-        if value in current:
-            filters = tuple((n, (value,) if n == name else v) for n, v in self.filters)
-            return replace(self, filters=filters, page=1)
-        condition = f'{FACET_BY_NAME[name].field}:"{value}"'
-        return replace(self, q=f"({self.q}) {condition}" if self.q else condition, page=1)
-
-    def toggled(self, name: str, value: str) -> SearchRequest:
-        """This request with one facet value added or removed, back on page 1."""
-        current = self.values(name)
-        values = tuple(v for v in current if v != value) if value in current else (*current, value)
-        filters = dict(self.filters)
-        filters[name] = values
-        ordered = tuple((spec.name, filters[spec.name]) for spec in FACETS if filters.get(spec.name))
-        return replace(self, filters=ordered, page=1)
-
-
-def _getter(params: Mapping):
-    """name -> every value given for it, from a MultiDict (getlist) or a plain dict of values or lists."""
-    if hasattr(params, "getlist"):
-        return lambda name: [str(v) for v in params.getlist(name)]
-
-    def get(name: str) -> list[str]:
-        value = params.get(name)
-        if value is None:
-            return []
-        return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
-
-    return get
-
-
-def _positive_int(values: list[str], name: str, default: int) -> int:
-    if not values or not values[-1].strip():
-        return default
-    text = values[-1].strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 7 or int(text) < 1:
-        raise SearchError(f"{name} must be a whole number from 1")
-    return int(text)
-
-
-def _date(values: list[str], name: str, *, start: bool) -> date | None:
-    """YYYY-MM-DD, or YYYY-MM or YYYY for the whole month or year."""
-    if not values or not values[-1].strip():
-        return None
-    text = values[-1].strip()
-    try:
-        if re.fullmatch(r"\d{4}", text):
-            return date(int(text), 1, 1) if start else date(int(text), 12, 31)
-        if re.fullmatch(r"\d{4}-\d{2}", text):
-            year, month = map(int, text.split("-"))
-            first = date(year, month, 1)
-            if start:
-                return first
-            following = date(year + month // 12, month % 12 + 1, 1)
-            return date.fromordinal(following.toordinal() - 1)
-        return date.fromisoformat(text)
-    except ValueError:
-        raise SearchError(f"{name} must be a date such as 2016-12-09 (or 2016-12, or 2016)") from None
-
-
 # --------------------------------------------------------------------------------------------
 # Results
-
-
-@dataclass(frozen=True)
-class Segment:
-    text: str
-    hit: bool = False
 
 
 @dataclass
@@ -940,90 +730,3 @@ def facet_label(spec: FacetSpec, value: str) -> str:
     if spec.name == "divergent":
         return _DIVERGENT_LABELS.get(value, value)
     return value
-
-
-# --------------------------------------------------------------------------------------------
-# Snippets
-
-
-def snippet(text: str, words: list[str], *, size: int | None = SNIPPET_TOKENS) -> list[Segment]:
-    """The stretch of `text` with the most query matches, split into plain and matching segments.
-
-    Matching compares stems (the index's analyzer), so "tapering" marks "taper"; a phrase (several words)
-    marks only where its words occur in a row; a word ending in "*" marks every word starting so.
-    Segments carry plain text: the template escapes them. `size=None` keeps the whole text.
-    """
-    if not text:
-        return []
-    if size is None:
-        size = len(text) + 1
-    tokens = stem_spans(text)
-    if not tokens:
-        return [Segment(_squash(text if size > len(text) else text[:300]))]
-    hits = sorted(_matching_tokens([stem for _, _, stem in tokens], words))
-    first = 0
-    if hits:
-        # the window starting at some hit that holds the most hits; a little context before it
-        counts = [bisect_left(hits, start + size) - i for i, start in enumerate(hits)]
-        first = max(0, hits[counts.index(max(counts))] - size // 4)
-    last = min(len(tokens), first + size) - 1
-    begin = 0 if first == 0 else tokens[first][0]
-    end = len(text) if last == len(tokens) - 1 else tokens[last][1]
-    segments: list[Segment] = [Segment("… ")] if begin > 0 else []
-    position = begin
-    hit_set = set(hits)
-    i = first
-    while i <= last:
-        if i not in hit_set:
-            i += 1
-            continue
-        run_end = i
-        while run_end + 1 <= last and run_end + 1 in hit_set:  # "not medically necessary" is one mark
-            run_end += 1
-        start, stop = tokens[i][0], tokens[run_end][1]
-        if start > position:
-            segments.append(Segment(_squash(text[position:start])))
-        segments.append(Segment(_squash(text[start:stop]), hit=True))
-        position = stop
-        i = run_end + 1
-    if end > position:
-        segments.append(Segment(_squash(text[position:end])))
-    if end < len(text):
-        segments.append(Segment(" …"))
-    return segments
-
-
-def _matching_tokens(terms: list[str], words: list[str]) -> set[int]:
-    """Positions of the tokens that match a highlight word, phrase or prefix."""
-    singles: set[str] = set()
-    prefixes: list[str] = []
-    phrases: list[tuple[str, ...]] = []
-    for word in words:
-        if word.endswith("*"):
-            prefixes.append(stemmed_prefix(word[:-1]))
-            continue
-        analysed = tuple(stems(word))
-        if len(analysed) == 1:
-            singles.add(analysed[0])
-        elif analysed:
-            phrases.append(analysed)
-    found = {i for i, stem in enumerate(terms) if stem in singles or (prefixes and stem.startswith(tuple(prefixes)))}
-    for phrase in phrases:
-        width = len(phrase)
-        for i in range(len(terms) - width + 1):
-            if terms[i] == phrase[0] and tuple(terms[i : i + width]) == phrase:
-                found.update(range(i, i + width))
-    return found
-
-
-def stemmed_prefix(text: str) -> str:
-    """The form a prefix takes in the stemmed index: "therapy" is indexed as "therapi", so "therapy*" looks
-    for terms starting "therapi" (the stem of a word is the start of the stems of its longer forms)."""
-    tokens = stems(text)
-    return tokens[0] if len(tokens) == 1 else text.lower()
-
-
-def _squash(text: str) -> str:
-    """Line breaks in a rationale are the PDF's wrapping: one space, keeping an edge space if there was one."""
-    inner = " ".join(text.split())
-    return (" " if text[:1].isspace() else "") + inner + (" " if text[-1:].isspace() and inner else "")

@@ -20,7 +20,8 @@ from kb.engines import ENGINES, EngineError, engine_named, engine_of
 from kb.engines.analysis import stem_spans, stems
 from kb.engines.whoosh_engine import TEXT_ANALYZER
 from kb.ingest import index_paths
-from kb.search import SearchIndex, SearchRequest
+from kb.search import SearchIndex
+from kb.search_request import SearchRequest
 
 # --------------------------------------------------------------------------------------------
 # One analysis: the tantivy engine indexes kb.engines.analysis's stems, the Whoosh engine its analyzer

@@ -15,13 +15,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
-import pytest
 from click.testing import CliRunner
 
 from kb import index as kb_index
 from kb.cli import main
 from kb.engines import engine_of
-from kb.ingest import IndexLock, IndexLocked, index_paths
+from kb.ingest import IndexLock, index_paths
 from kb.ledger import Ledger
 from kb.pool import WorkerPool
 from kb.synth import write_letters

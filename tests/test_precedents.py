@@ -34,7 +34,7 @@ from kb.precedents import (
     precedents,
 )
 from kb.precedents import guideline_index as build_guideline_index
-from kb.search import SearchRequest
+from kb.search_request import SearchRequest
 from kb.web.search_views import FEED_ENTRIES
 from tests.webutil import Element, parse_html
 

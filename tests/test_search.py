@@ -20,7 +20,8 @@ from kb.guidelines import citation_ancestry
 from kb.index import letter_id_of, passage_id_of
 from kb.ingest import index_paths
 from kb.letters import parse_letter
-from kb.search import (
+from kb.search import SearchIndex, SearchResults, highlight_words
+from kb.search_request import (
     FACETS,
     MAX_FILTER_VALUES,
     MAX_PER_PAGE,
@@ -28,12 +29,9 @@ from kb.search import (
     MAX_VALUE_CHARS,
     PER_PAGE,
     SearchError,
-    SearchIndex,
     SearchRequest,
-    SearchResults,
-    highlight_words,
-    snippet,
 )
+from kb.snippets import snippet
 
 FACET_NAMES = tuple(spec.name for spec in FACETS if spec.shown)  # the sidebar's facets, with counts
 EVERY_FACET_EXPANDED = {"expand": ",".join(FACET_NAMES)}

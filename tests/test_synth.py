@@ -19,7 +19,6 @@ from kb import drugs, letters, synth
 from kb.drugs import find_drugs, parse_drug_request
 from kb.letters import SYNTHETIC_MARK, parse_letter
 from kb.synth import SyntheticLetter, generate_letters, synthetic_letter, write_letters
-from kb.treatments import classify_treatment
 
 DISTRIBUTION_SEED = 11
 DISTRIBUTION_COUNT = 3000

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from kb.pool import parse_file
-from kb.search import FACETS
+from kb.search_request import FACETS
 from tests.webutil import (
     CRAWL_STARTS,
     WEB_FIXTURES,
@@ -352,7 +352,7 @@ def test_query_parameters_named_like_url_for_arguments_do_not_break_redirects(cl
 
 @pytest.mark.parametrize("url", [
     f"/letters/{CASE}/items/2?_anchor=evil",
-    f"/letters/cm16-0213037/items/2?_anchor=evil",
+    "/letters/cm16-0213037/items/2?_anchor=evil",
     "/letters/cm16-0213037?_anchor=evil",
 ])
 def test_query_parameters_cannot_change_the_redirect_anchor(client, url):

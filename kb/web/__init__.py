@@ -15,7 +15,8 @@ from pathlib import Path
 from flask import Flask, current_app, render_template, request
 
 from kb.engines import EngineError
-from kb.search import SearchError, SearchIndex
+from kb.search import SearchIndex
+from kb.search_request import SearchError
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGED_SITE = Path(__file__).resolve().parents[1] / "_site"  # where the wheel puts templates/ and static/

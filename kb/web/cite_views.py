@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request, url_for
 
 from kb.citecheck import MAX_BRIEF_CHARS, MIN_QUOTE_WORDS, CiteCheckError, check_brief
-from kb.search import SearchError
+from kb.search_request import SearchError
 from kb.web import search_index
 from kb.web.search_views import letter_url
 

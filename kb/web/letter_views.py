@@ -11,7 +11,9 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from kb.index import canonical_case_number
 from kb.ingest import ORIGINALS
 from kb.pool import original_path
-from kb.search import SearchError, SearchRequest, highlight_words, snippet
+from kb.search import highlight_words
+from kb.search_request import SearchError, SearchRequest
+from kb.snippets import snippet
 from kb.web import search_index
 from kb.web.search_views import letter_url, search_url
 

@@ -6,7 +6,7 @@ import re
 
 from flask import Blueprint, abort, render_template, request, url_for
 
-from kb.search import SearchError
+from kb.search_request import SearchError
 from kb.web import search_index
 from kb.web.letter_views import canonical_letter_id
 from kb.web.search_views import hit_view

@@ -9,7 +9,8 @@ from flask import Blueprint, abort, render_template, request, url_for
 
 from kb.guidelines import citation_ancestry, citation_label
 from kb.precedents import OVERTURNED, UPHELD, guideline_index, guideline_view, precedents
-from kb.search import FACET_BY_NAME, SearchRequest, facet_label
+from kb.search import facet_label
+from kb.search_request import FACET_BY_NAME, SearchRequest
 from kb.web import search_index
 from kb.web.charts import year_chart
 from kb.web.search_views import hit_view, params_suffix, search_url

@@ -14,7 +14,8 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from markupsafe import Markup
 
-from kb.search import SearchRequest, SearchResults
+from kb.search import SearchResults
+from kb.search_request import SearchRequest
 from kb.web import search_index
 
 blueprint = Blueprint("search", __name__)
