@@ -17,7 +17,6 @@ from kb.ingest import (
     CHECKPOINT_SECONDS,
     WHOOSH_SLOW_PASSAGES,
     IndexLocked,
-    Interrupted,
     RunReport,
     index_paths,
     index_status,
@@ -261,11 +260,11 @@ def _indexing(run, progress: _Progress, index_dir: Path) -> RunReport:
         report = run()
     except (IndexLocked, EngineError, IndexDamaged, FileNotFoundError, WriterFailed) as error:
         raise click.ClickException(str(error)) from None
-    except (KeyboardInterrupt, Interrupted) as stop:
+    except KeyboardInterrupt:  # before the run began, or a second stop abandoning its last checkpoint
         progress.close()
-        click.echo(f"Stopped by {'Ctrl-C' if isinstance(stop, KeyboardInterrupt) else 'SIGTERM'}: the index is as "
-                   "it was at its last checkpoint; run the same command to go on.", err=True)
-        sys.exit(130 if isinstance(stop, KeyboardInterrupt) else 143)
+        click.echo("Stopped: the index is as it was at its last checkpoint; run the same command to go on.",
+                   err=True)
+        sys.exit(130)
     finally:
         progress.close()
     click.echo(format_report(report, index_dir))

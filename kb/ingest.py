@@ -66,10 +66,6 @@ class IndexLocked(RuntimeError):
     """Another `kb index` holds this index's lock."""
 
 
-class Interrupted(Exception):
-    """SIGTERM, turned into an exception in the deciding thread like Ctrl-C's KeyboardInterrupt."""
-
-
 class IndexLock:
     """An exclusive flock on `index/lock`. The kernel drops it when its process dies: never stale."""
 
@@ -423,21 +419,16 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
             checkpoint_now()
 
     ordered = _Ordered(decided)
-    try:
-        with _signals_as_exceptions(), WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout,
-                                                   memory_mb=memory_mb, store=target, task=task) as pool:
-            for number, parsed in pool.run(ordered.arguments(feed(decisions))):
+    with _stop_on_signals() as stop:
+        # Ctrl-C or SIGTERM asks the run to stop between two decisions, never in the middle of one: what is
+        # decided is then kept whole in a last checkpoint. Asking again abandons it (KeyboardInterrupt).
+        with WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout, memory_mb=memory_mb, store=target,
+                        task=task) as pool:
+            for number, parsed in pool.run(ordered.arguments(feed(decisions), stop), stop=stop):
                 ordered.arrived(number, parsed)
-    except (KeyboardInterrupt, Interrupted) as stop:
-        report.interrupted = "SIGTERM" if isinstance(stop, Interrupted) else "SIGINT"
-    # a last checkpoint keeps everything decided: on Ctrl-C too, so the same command goes on from here.
-    # Stopping while it is written waits for it (seconds); stopping again abandons it (KeyboardInterrupt).
-    with _signals_as_exceptions():
+        report.interrupted = stop.signal
         checkpoint_now(INTERRUPTED if report.interrupted else FINISHED)
-        try:
-            writer.finish()
-        except (KeyboardInterrupt, Interrupted):
-            writer.finish()
+        writer.finish()
     report.generation = writer.published
     report.letters, report.passages = ledger.totals()
     report.seconds = time.monotonic() - started
@@ -453,10 +444,12 @@ class _Ordered:
         self.slots: deque[Slot] = deque()
         self.reading: dict[int, Slot] = {}
 
-    def arguments(self, slots: Iterable[Slot]) -> Iterator:
-        """The arguments for the workers: the slots that must be read, in order."""
+    def arguments(self, slots: Iterable[Slot], stop: Callable[[], bool] = lambda: False) -> Iterator:
+        """The arguments for the workers: the slots that must be read, in order, until `stop()`."""
         number = 0
         for slot in slots:
+            if stop():
+                return
             self.slots.append(slot)
             if slot.waiting:
                 self.reading[number] = slot
@@ -474,21 +467,34 @@ class _Ordered:
             self.decide(self.slots.popleft())
 
 
+class _StopRequest:
+    """Set by the first SIGINT or SIGTERM (which it names); a second one raises KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    def __call__(self, signum=None, frame=None) -> bool:
+        if signum is None:
+            return self.signal is not None
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+        return True
+
+
 @contextmanager
-def _signals_as_exceptions() -> Iterator[None]:
-    """SIGTERM raises Interrupted in this thread while the run reads, as SIGINT raises KeyboardInterrupt."""
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """A stop request that SIGINT and SIGTERM set while the run goes on (only the main thread has signals)."""
+    stop = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-
-    def stop(signum, frame):
-        raise Interrupted()
-
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # --------------------------------------------------------------------------------------------

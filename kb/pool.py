@@ -42,6 +42,7 @@ DEFAULT_MEMORY_MB = 1536  # address space per worker; PDFium plus Python need a 
 WALL_TIMEOUT_FACTOR = 10  # the wall-clock guard: this many times the processor-time limit...
 MIN_WALL_TIMEOUT = 300.0  # ...and never less than this
 STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to start
+POLL_SECONDS = 0.5  # the longest the pool waits before asking again whether to stop
 READY = "ready"
 
 # rejection codes the pool gives (kb.extract's and "parse-error" come from the task)
@@ -232,17 +233,18 @@ class WorkerPool:
         worker.connection.close()
         self._workers.remove(worker)
 
-    def run(self, arguments: Iterable) -> Iterator[tuple[int, Parsed]]:
+    def run(self, arguments: Iterable, *, stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, Parsed]]:
         """Read every argument; yields (its position, its Parsed) as each finishes, in any order.
 
         Arguments are taken from the iterable only as workers become free, so a long walk of folders
-        feeds the workers as it goes. Closing the generator stops the pool: files in flight get no answer.
+        feeds the workers as it goes. When `stop()` turns true (it is asked at least twice a second), or the
+        generator is closed, the pool stops: files in flight get no answer.
         """
         upcoming = enumerate(arguments)
         queue: deque[_Job] = deque()  # files whose worker died (tried once more, first), then the next file
         exhausted = False
         try:
-            while True:
+            while not stop():
                 if not queue and not exhausted:
                     following = next(upcoming, None)
                     exhausted = following is None
@@ -274,7 +276,8 @@ class WorkerPool:
         if not waiting:
             return
         deadline = min(w.started + (self.wall_timeout if w.ready else STARTUP_TIMEOUT) for w in waiting)
-        ready = set(wait([w.connection for w in waiting], timeout=max(0.0, deadline - time.monotonic())))
+        pause = min(POLL_SECONDS, max(0.0, deadline - time.monotonic()))
+        ready = set(wait([w.connection for w in waiting], timeout=pause))
         for worker in waiting:
             # asked afresh, never from a list made before a pause: a finished answer is never an overrun
             if worker.connection in ready or worker.connection.poll():
