@@ -173,6 +173,18 @@ def matching_rule(text: str, drug_request: DrugRequest | None = None) -> Treatme
     return None
 
 
+def names_a_service(heading: str) -> bool:
+    """Whether a service, procedure, equipment or test rule (one tried before the drug-request step) claims
+    the heading: then a heading that merely reads like a drug request ("Hot/cold therapy wrap #1") is not one."""
+    for text in requested_portions(normalize_heading(heading)):
+        for rule in TREATMENT_RULES:
+            if rule.is_drug_request:
+                break
+            if rule.pattern.search(text[:MAX_CLASSIFIED_CHARS]):
+                return True
+    return False
+
+
 def classify_treatment(heading: str, drug_request: DrugRequest | None = None) -> Treatment:
     """The DWC-style category of one item heading; Treatment("Other") when nothing matches."""
     for text in requested_portions(normalize_heading(heading)):
