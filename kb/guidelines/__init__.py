@@ -45,6 +45,7 @@ a guideline is written, MTUS parts with their editions), `patterns` (the derived
 
 from kb.guidelines.ids import (
     citation_ancestry,
+    citation_editions,
     citation_label,
     citation_part_id,
     citation_sort_key,
@@ -74,6 +75,6 @@ from kb.guidelines.reference import (
 __all__ = [
     "ACOEM_CHAPTERS", "DATA_PATH", "EXAMPLES", "GUIDELINE_DATA", "GUIDELINE_PARTS", "NAME_INDEXES", "NONE_ID",
     "NONE_LABEL", "ODG_CHAPTERS", "OTHER_SOURCES", "PATTERNS", "SOURCES", "GuidelineChapter", "GuidelinePart",
-    "GuidelineSection", "OtherSource", "citation_ancestry", "citation_label", "citation_part_id",
+    "GuidelineSection", "OtherSource", "citation_ancestry", "citation_editions", "citation_label", "citation_part_id",
     "citation_sort_key", "citation_source", "find_citations", "parse_guideline_line",
 ]

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import replace
 
 from kb.guidelines.names import _SECTION_BY_SLUG
 from kb.guidelines.patterns import _PAGE_NUMBERS
 from kb.guidelines.reference import (
-    ACOEM_CHAPTERS, GUIDELINE_PARTS, NONE_ID, NONE_LABEL, ODG_CHAPTERS, OTHER_SOURCES, SOURCES,
+    ACOEM_CHAPTERS, GUIDELINE_PARTS, NONE_ID, NONE_LABEL, ODG_CHAPTERS, OTHER_SOURCES, SOURCES, other_editions,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -101,3 +100,17 @@ def citation_sort_key(citation_id: str) -> tuple:
         else:
             key.append((0, order.get(component, len(order)), component))
     return tuple(key)
+
+
+def citation_editions(citation_id: str) -> dict | None:
+    """For an MTUS part's id (or a page or section of it): the part's edition years, and the other documents
+    on its topic as separate parts ("MTUS/LBD": Low Back Disorders 2016, 2019, 2020; also Low Back
+    Complaints 2004). None for ids of no MTUS part."""
+    head = citation_part_id(citation_id)
+    source, _, code = head.partition("/")
+    part = GUIDELINE_PARTS.get(code) if source == "MTUS" else None
+    if part is None:
+        return None
+    return {"id": part.id, "label": part.label, "years": list(part.years),
+            "others": [{"id": other.id, "label": other.label, "years": list(other.years)}
+                       for other in other_editions(part)]}

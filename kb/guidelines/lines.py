@@ -14,15 +14,15 @@ from kb.guidelines.citations import (
     _part_fields, _section_citation, _unique,
 )
 from kb.guidelines.names import (
-    _LINE_PARTS, _MTUS_NAMES, _PART_BY_CHAPTER, _SECTIONS, _SECTION_BY_SLUG, _after_part_name, _unknown_chapter_part,
+    _ACOEM_NAMES, _LINE_PARTS, _MTUS_NAMES, _PART_BY_CHAPTER, _SECTIONS, _SECTION_BY_SLUG, _after_part_name, _unknown_chapter_part,
 )
 from kb.guidelines.patterns import (
-    _ANCHOR, _BODY_MARKER, _NUMBERED_SECTION, _OPENING_FILLER, _PAGE_LIST, _SEPARATOR_OR_BRACKET, _YEAR_AFTER,
+    _ANCHOR, _BODY_MARKER, _GUIDELINES_AFTER, _NUMBERED_SECTION, _OPENING_FILLER, _PAGE_LIST, _SEPARATOR_OR_BRACKET, _YEAR_AFTER,
 )
-from kb.guidelines.prose import _find_in
-from kb.guidelines.reference import GUIDELINE_PARTS, GuidelinePart, GuidelineSection, PATTERNS
-from kb.guidelines.sources import _other_from_words, _parse_sources
-from kb.guidelines.words import _BRACKET, _NameIndex, _WORD, _Words, _head, _key
+from kb.guidelines.prose import _URL_FIRST_WORDS, _find_in
+from kb.guidelines.reference import GuidelinePart, GuidelineSection, PATTERNS
+from kb.guidelines.sources import _SOURCE_NAMES_BY_FIRST_WORD, _other_from_words, _parse_sources
+from kb.guidelines.words import _BRACKET, _NameIndex, _WORD, _Words, _closed, _head, _key
 
 # --------------------------------------------------------------------------------------------
 # Guideline lines
@@ -93,10 +93,24 @@ def _parse_free(words: _Words, lo: int, hi: int) -> list[Citation]:
     if opening:
         mtus = words.span(i, opening[0])
         return _parse_mtus(words, mtus.end, hi, mtus)
+    acoem = _ACOEM_NAMES.longest(words, i, j)
+    if acoem and (acoem[0] < j and _LINE_PARTS.longest(words, acoem[0], j) or _ACOEM_CHAPTER_AT.match(
+            words.text, words.start(i), hi)):
+        # "Decision based on ACOEM Low Back Disorders 2019": an MTUS part, as the IMR organisation's list names it
+        name = words.span(i, acoem[0])
+        return _parse_mtus(words, name.end, hi, name)
+    if _SOURCE_NAMES_BY_FIRST_WORD.get(words.keys[i]) or words.keys[i] in _URL_FIRST_WORDS:
+        # a line opening with a source's name is a citation of it, read as one ("Official Disability
+        # Guidelines (ODG), Knee and Leg": the chapter after the comma counts, as in prose it would not)
+        return _parse_sources(words, lo, hi)
     return _find_in(words, lo, hi) or _parse_sources(words, lo, hi)
 
 
 # ---- MTUS parts, sections and pages
+
+
+_ACOEM_CHAPTER_AT = PATTERNS["acoem_chapter"]
+ACOEM_PART = "ACOEM"  # the part "ACOEM" of the IMR organisation's list: the MTUS's ACOEM, no chapter named
 
 
 class _Mention(NamedTuple):  # (tuples: quick to make, and one is made for every name read)
@@ -140,14 +154,20 @@ def _part_mentions(words: _Words, lo: int, hi: int) -> list[_Mention]:
             continue
         hit = _LINE_PARTS.longest(words, k_start, j)
         if hit:
-            end_word, (code, says_guidelines) = hit
-            span = words.span(k_start, end_word)
+            end_word, (choice, says_guidelines) = hit
+            span = _closed(text, words.span(k_start, end_word), hi)  # "Coronavirus (COVID-19"
             year = _YEAR_AFTER.match(text, span.end, hi)
-            if says_guidelines or year or k_start == opening:
+            if says_guidelines or year or k_start <= opening:
                 end = year.end() if year else span.end
-                mentions.append(_Mention(GUIDELINE_PARTS[code], Span(span.start, end),
-                                         int(year.group(1)) if year else None))
+                # "Chronic Pain Medical Treatment 2016 Guidelines, Section(s): ...": the word is the name's
+                if guidelines := _GUIDELINES_AFTER.match(text, end, hi):
+                    end = guidelines.end()
+                edition = int(year.group(1)) if year else None
+                mentions.append(_Mention(choice.part(edition), Span(span.start, end), edition))
                 k = words.first_at(end)
+    # "MTUS ACOEM" names the ACOEM part only when it names no other part ("MTUS ACOEM Low Back Disorders 2019")
+    if len(mentions) > 1:
+        mentions = [m for m in mentions if m.part.code != ACOEM_PART]
     return sorted(mentions, key=lambda m: m.span.start)
 
 

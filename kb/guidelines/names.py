@@ -4,13 +4,36 @@ for several parts, told apart by the edition year), sections, ODG and ACOEM chap
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from kb.guidelines.patterns import _GAP
 from kb.guidelines.reference import (
     ACOEM_CHAPTERS, GUIDELINE_DATA, GUIDELINE_PARTS, GuidelinePart, ODG_CHAPTERS, OTHER_SOURCES,
 )
 from kb.guidelines.words import _Words, _head, _index, _key
+
+
+
+class PartChoice(NamedTuple):
+    """The MTUS parts one name may stand for ("Prevention": the 2004 chapter and the 2011/2018 guideline),
+    oldest first; the edition year written with the name chooses between them."""
+
+    codes: tuple[str, ...]
+    default: str  # the part meant when no year is written
+
+    def part(self, year: int | None) -> GuidelinePart:
+        """The part whose edition the year is; else the latest part begun by then; else the default."""
+        if len(self.codes) > 1 and year is not None:
+            parts = [GUIDELINE_PARTS[code] for code in self.codes]
+            exact = [p for p in parts if p.edition_of(year)]
+            if exact:
+                return exact[0]
+            begun = [p for p in parts if p.years and p.years[0] <= year]
+            if begun:
+                return max(begun, key=lambda p: p.years[0])
+        return GUIDELINE_PARTS[self.default]
+
 
 def _says_guidelines(name: str) -> bool:
     return "guideline" in _key(name)
@@ -23,11 +46,29 @@ def _part_names(standalone: bool = False) -> Iterator[tuple[str, str]]:
         yield from ((name, entry["code"]) for name in names)
 
 
+def _choices(pairs: Iterable[tuple[str, str]], line: bool) -> list[tuple[str, PartChoice]]:
+    """(name, the parts it stands for) for every distinct name; a line reads a name shared by parts as the one
+    that lists it in its line_default_names, prose as the first."""
+    grouped: dict[str, tuple[str, list[str]]] = {}
+    for name, code in pairs:
+        written, codes = grouped.setdefault(_key(name), (name, []))
+        if code not in codes:
+            codes.append(code)
+    choices = []
+    for written, codes in grouped.values():
+        default = codes[0]
+        if line:
+            default = next((c for c in codes if written.casefold() in
+                            {n.casefold() for n in GUIDELINE_PARTS[c].line_default_names}), default)
+        choices.append((written, PartChoice(tuple(codes), default)))
+    return choices
+
+
 # In a line, a part name counts when it opens the line, carries a year, follows "ACOEM Chapter N", or
 # says "Guidelines": otherwise it is a section name ("Section(s): Initial Approaches to Treatment").
-_LINE_PARTS = _index((name, (code, _says_guidelines(name))) for name, code in _part_names())
-_PROSE_PARTS = _index(_part_names())
-_STANDALONE_PARTS = _index(_part_names(standalone=True))
+_LINE_PARTS = _index((name, (choice, _says_guidelines(name))) for name, choice in _choices(_part_names(), line=True))
+_PROSE_PARTS = _index(_choices(_part_names(), line=False))
+_STANDALONE_PARTS = _index(_choices(_part_names(standalone=True), line=False))
 _PART_BY_CHAPTER = {p.chapter: p for p in GUIDELINE_PARTS.values() if p.chapter}
 _PART_BY_REGULATION = {p.regulation: p for p in GUIDELINE_PARTS.values() if p.regulation}
 _SECTIONS = {

@@ -23,7 +23,7 @@ from kb.guidelines.patterns import (
     _LOOK_BEHIND, _MTUS_SLASH_AFTER, _MTUS_TRAILER, _NOT_CITED_AFTER, _NOT_CITED_BEFORE, _ODG_BEFORE, _PAGE_BEFORE,
     _PAGE_NUMBERS, _PROSE_PAGE, _REGULATION_IN, _TABLE, _TAIL_HEAD, _YEAR_AFTER, _YEAR_BEFORE, _YEAR_IN,
 )
-from kb.guidelines.reference import GUIDELINE_PARTS, GuidelineChapter, GuidelinePart, GuidelineSection, PATTERNS
+from kb.guidelines.reference import GuidelineChapter, GuidelinePart, GuidelineSection, PATTERNS
 from kb.guidelines.sources import _table, _trimmed_url, _url_citation
 from kb.guidelines.words import _ALL_WORDS, _ASCII_WORD, _NameIndex, _Words, _closed, _slug, _word_key
 
@@ -275,10 +275,10 @@ def _read_mtus(words: _Words, k: int, j: int, hi: int, found: _Found) -> int | N
         part = _PART_BY_CHAPTER.get(number) or _unknown_chapter_part(number)
         pos = _after_part_name(words, pos, hi)
     elif named := _name_at(words, _PROSE_PARTS, pos, hi):
-        part = GUIDELINE_PARTS[named[1]]
         pos = words.end(named[0] - 1)
         if step := _YEAR_AFTER.match(text, pos, hi):
             year, pos = year or int(step.group(1)), step.end()
+        part = named[1].part(year)
         if step := _CHAPTER_WORD_AFTER.match(text, pos, hi):
             pos = step.end()
     tail = _read_tail(words, part, pos, hi)
@@ -298,9 +298,9 @@ def _read_standalone_part(words: _Words, k: int, j: int, hi: int, found: _Found)
     name = words.span(k, hit[0])
     if _ODG_BEFORE.search(text[max(0, name.start - _LOOK_BEHIND):name.start]):
         return hit[0]
-    part = GUIDELINE_PARTS[hit[1]]
     year_after = _YEAR_AFTER.match(text, name.end, hi)
     year = int(year_after.group(1)) if year_after else None
+    part = hit[1].part(year)
     tail = _read_tail(words, part, year_after.end() if year_after else name.end, hi)
     if not _not_cited(text, name.start, tail.end):
         _emit_part(text, found, part, name, tail, year, _page_before(text, name.start))

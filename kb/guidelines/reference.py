@@ -47,6 +47,8 @@ class GuidelinePart:
     sections: tuple[GuidelineSection, ...] = ()
     numbered_sections: bool = False
     includes: tuple[str, ...] = ()  # parts (chapters) this part groups
+    topic: str | None = None  # shared with the other documents on the same topic (its other editions)
+    line_default_names: tuple[str, ...] = ()  # names shared with another part that mean this one, without a year
 
     @functools.cached_property  # read for every citation made
     def id(self) -> str:
@@ -54,7 +56,16 @@ class GuidelinePart:
 
     @property
     def label(self) -> str:
-        return f"MTUS {self.name}" + (f" (ACOEM ch. {self.chapter})" if self.chapter else "")
+        if self.chapter:
+            return f"MTUS {self.name} (ACOEM ch. {self.chapter})"
+        if self.era.startswith("2017") and self.years:
+            span = str(self.years[0]) if len(self.years) == 1 else f"{self.years[0]}-{self.years[-1]}"
+            return f"MTUS {self.name} (ACOEM {span})"
+        return f"MTUS {self.name}"
+
+    def edition_of(self, year: int | None) -> bool:
+        """Whether `year` is one of this part's edition years."""
+        return year is not None and year in self.years
 
 
 @dataclass(frozen=True)
@@ -131,6 +142,8 @@ def _parts(data: dict) -> dict[str, GuidelinePart]:
             sections=tuple(sections),
             numbered_sections=bool(entry.get("numbered_sections")),
             includes=tuple(entry.get("includes", ())),
+            topic=entry.get("topic"),
+            line_default_names=tuple(entry.get("line_default_names", ())),
         )
     # A grouping part (General Approaches) cites its chapters as sections; they stand for those parts.
     for code, part in list(parts.items()):
@@ -140,6 +153,15 @@ def _parts(data: dict) -> dict[str, GuidelinePart]:
             )
             parts[code] = replace(part, sections=part.sections + chapters)
     return parts
+
+
+def other_editions(part: GuidelinePart) -> list[GuidelinePart]:
+    """The other documents on the part's topic (the 2004 Low Back Complaints for Low Back Disorders), oldest
+    first: separate parts, shown beside each other."""
+    if not part.topic:
+        return []
+    return sorted((p for p in GUIDELINE_PARTS.values() if p.topic == part.topic and p.code != part.code),
+                  key=lambda p: (p.years[:1] or (0,), p.code))
 
 
 def _chapters(data: dict, parts: dict[str, GuidelinePart]) -> tuple[dict, dict]:

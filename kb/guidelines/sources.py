@@ -33,7 +33,10 @@ def _parse_sources(words: _Words, lo: int, hi: int) -> list[Citation]:
     """A non-MTUS citation: ODG chapters, ACOEM chapters and pages, named sources and web addresses."""
     markers = _source_markers(words, lo, hi)
     first = markers[0].span.start if markers else hi
-    found = _unmarked(words, lo, first)
+    # Words before the first named source are an ODG chapter written without "ODG", or a source of their
+    # own; but next to a named source or a web address they are the title of what it cites ("Sildenafil:
+    # Drug information. UpToDate"; "Cyclobenzaprine - MedlinePlus, https://medlineplus.gov/..."), one citation.
+    found = _unmarked(words, lo, first, titled=any(m.source in ("OTHER", "URL") for m in markers))
     for n, marker in enumerate(markers):
         end = markers[n + 1].span.start if n + 1 < len(markers) else hi
         if marker.source == "ODG":
@@ -81,16 +84,16 @@ _SOURCE_NAMES_BY_FIRST_WORD = {
 }
 
 
-def _unmarked(words: _Words, lo: int, hi: int) -> list[Citation]:
+def _unmarked(words: _Words, lo: int, hi: int, titled: bool = False) -> list[Citation]:
     """Words before any named source: opening with an ODG chapter's name, the ODG unnamed ("Low Back
-    (Hyperstimulation analgesia)"); otherwise an unknown source."""
+    (Hyperstimulation analgesia)"); otherwise an unknown source, unless they title a named one (`titled`)."""
     i, j = words.within(lo, hi)
     chapters = _odg_chapters_in(words, lo, hi, first_may_be_weak=False) if (
         i < j and _ODG_CHAPTER_NAMES.longest(words, i, j)) else []
     if chapters:
         year = _free_year(words.text, lo, hi)
         return [_chapter_citations(words.text, c, s, year, [], [])[0] for c, s in chapters]
-    other = _other_from_words(words, lo, hi)
+    other = None if titled else _other_from_words(words, lo, hi)
     return [other] if other else []
 
 
