@@ -239,6 +239,14 @@ def status(index_dir: Path) -> None:
         summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in OUTCOMES)
         click.echo(f"last run:    #{state.last_run['run_id']} finished {state.last_run['finished_at']}: {summary}")
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
+    from kb.search import unresolved_products
+
+    unknown = unresolved_products(index_dir)
+    if unknown:
+        items = sum(count for _, count in unknown)
+        named = ", ".join(f"{product} ({count})" for product, count in unknown)
+        click.echo(f"drugs:       {items} item{'s' if items != 1 else ''} name a product the drug table does not know: "
+                   f"{named}")
 
 
 host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")

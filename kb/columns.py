@@ -21,8 +21,8 @@ import numpy as np
 COLUMNS_FILE = "columns.npz"
 
 # The multi-valued facets kept in columns, by the index field they come from.
-MULTI = ("drug", "drug_class", "category", "subcategory", "decision", "guideline", "guideline_ca",
-         "guideline_reviewer", "guideline_source", "specialty", "state", "divergent")
+MULTI = ("drug", "product", "unresolved", "drug_class", "category", "subcategory", "decision", "guideline",
+         "guideline_ca", "guideline_reviewer", "guideline_source", "specialty", "state", "divergent")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 
-from kb import drugs, guidelines, treatments
+from kb import drugs, guidelines, treatments, unknown_products
 from kb.models import (
     OVERTURNED,
     DrugRequest,
@@ -670,9 +670,9 @@ def _drug_request(requested: str, offset: int, rationale: str, rationale_drugs: 
     from the rationale."""
     request = drugs.parse_drug_request(requested)
     if request is None and not treatments.names_a_service(requested):
-        request = drugs.unknown_product_request(requested)
+        request = unknown_products.unknown_product_request(requested)
         if request is not None:
-            request = drugs.explain_unknown_products(request, rationale, rationale_drugs)
+            request = unknown_products.explain_unknown_products(request, rationale, rationale_drugs)
     if request is None:
         return None
     return replace(request, drugs=tuple(m.shifted(offset) for m in request.drugs))
