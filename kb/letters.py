@@ -654,7 +654,9 @@ def _make_item(
         rationale_span=rationale_span,
         partial=partial,
         drug_request=drug_request,
-        treatment=treatments.classify_treatment(requested_text, drug_request),
+        treatment=treatments.classify_treatment(requested_text, drug_request, treatments.TreatmentContext(
+            f"{_squash(ca_span.of(text))} {_squash(reviewer_span.of(text))}",
+            _squash(rationale[: treatments.MAX_CONTEXT_CHARS]))),
         claims_administrator_citations=_citations(text, ca_span),
         reviewer_citations=_citations(text, reviewer_span),
         rationale_citations=tuple(c.shifted(rationale_span.start) for c in guidelines.find_citations(rationale)),
