@@ -99,9 +99,10 @@ class DrugRequestStep:
 
 
 def _is_topical(drug_request: DrugRequest) -> bool:
-    """A topical form, or a percent strength (a concentration: "Diclofenac sodium 3%")."""
-    return drug_request.form in TOPICAL_FORMS or any(
-        m.strength and m.strength.endswith("%") for m in drug_request.drugs)
+    """Spread on the skin (a cream, gel, ointment or lotion) or at a percent strength (a concentration:
+    "Diclofenac sodium 3%"); a patch alone is not, since a patch may deliver a drug through the skin for the
+    whole body (Butrans, Duragesic) and the topical patches are Topical Analgesics by their own class."""
+    return drug_request.form in SPREAD_FORMS or any(m.strength and m.strength.endswith("%") for m in drug_request.drugs)
 
 
 def _compile_patterns(patterns: list[str]) -> re.Pattern[str]:
@@ -137,6 +138,7 @@ DRUG_REQUEST_STEP = next(
     if entry.get("drug_request")
 )
 RULES_BY_ID = {rule.id: rule for rule in TREATMENT_RULES}
+SPREAD_FORMS = TOPICAL_FORMS - {"patch"}
 ATTACHED = _DATA["attached"]
 _SECONDARY_CATEGORIES = frozenset(ATTACHED["secondary_categories"])
 _CONNECTORS = tuple(ATTACHED["connectors"])

@@ -103,7 +103,8 @@ def _unnamed_compound(heading: str, portion: Span) -> Span | None:
 
 def unknown_product_request(heading: str) -> DrugRequest | None:
     """A heading that reads like a drug request for a product the table does not know ("Xylocream 5% 30gm"):
-    the product as an unresolved mention (its name kept as written), with form and quantity; None when the
+    the product as an unresolved mention (its name kept as written), with form and quantity (a cream, gel or
+    patch of a product the table does not know is a compounded kit); None when the
     heading does not read like a drug request. For headings `parse_drug_request` found no drug in; whether
     a service rule claims the heading first is the caller's question (kb.letters asks kb.treatments)."""
     portion = Span(*_disputed_portion(heading))
@@ -123,7 +124,9 @@ def unknown_product_request(heading: str) -> DrugRequest | None:
         strength=(_strength_after(heading, name.end, written) or (None,))[0], ingredients=(),
         resolution=UNRESOLVED,
     )
-    return _request(heading, portion, [_Found(mention, name.end)])
+    request = _request(heading, portion, [_Found(mention, name.end)])
+    # an unknown branded cream, gel or patch in workers' compensation is a compounded kit
+    return replace(request, compound=True) if request.form in TOPICAL_FORMS else request
 
 
 def _after_name(rationale: str, name: str) -> Iterator[int]:
@@ -183,10 +186,10 @@ def explain_unknown_products(request: DrugRequest, rationale: str, rationale_dru
 
     `rationale_drugs` are `find_drugs(rationale)` (spans in the rationale), passed in because the caller has
     them already. A product so explained is BY_RATIONALE, its generic its ingredients joined by "/", its
-    class its first ingredient's (a topical one is a compounded kit: Topical Compounds)."""
+    class its first ingredient's."""
     if all(m.resolution != UNRESOLVED for m in request.drugs):
         return request
-    drugs_out, compound = [], request.compound
+    drugs_out = []
     for mention in request.drugs:
         if mention.resolution == UNRESOLVED:
             named = _named_ingredients(mention.brand or mention.text, rationale, rationale_drugs)
@@ -195,6 +198,5 @@ def explain_unknown_products(request: DrugRequest, rationale: str, rationale_dru
                 mention = replace(mention, generic="/".join(i.name for i in ingredients),
                                   drug_class=CLASS_OF[named[0].generic], ingredients=ingredients,
                                   resolution=BY_RATIONALE)
-                compound = compound or (request.form in TOPICAL_FORMS)
         drugs_out.append(mention)
-    return replace(request, drugs=tuple(drugs_out), compound=compound)
+    return replace(request, drugs=tuple(drugs_out))
