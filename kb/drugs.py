@@ -341,20 +341,36 @@ def _name_matches(text: str) -> Iterator[_NameMatch]:
 
 _OPEN_PARENTHESIS = re.compile(r"\s*+\(\s*+\Z")
 _CLOSE_PARENTHESIS = re.compile(r"\s*+\)")
+_CLOSE_AFTER_DETAILS = re.compile(r"[^()\n]{0,40}?\)")  # "(ketoprofen 20% cream)": strength and form inside
 
 
 def _merge_parenthesised(text: str, matches: Iterable[_NameMatch]) -> list[_NameMatch]:
-    """ "Ultram (tramadol)" and "Meloxicam (Mobic)" name one drug twice: make them one mention."""
+    """ "Ultram (tramadol)", "Meloxicam (Mobic)" and "Ketophene (ketoprofen 20% cream)" name one product
+    twice, the second time by its ingredient: make them one mention, its span over the brackets."""
     merged: list[_NameMatch] = []
+    covered = -1  # the end of the last merged bracket: names inside it are part of that mention
     for match in matches:
+        if match.start < covered:
+            continue
         previous = merged[-1] if merged else None
-        if previous is not None and previous.generic == match.generic:
-            closing = _CLOSE_PARENTHESIS.match(text, match.end)
+        if previous is not None and _names_the_same_product(previous.generic, match.generic):
+            closing = (_CLOSE_PARENTHESIS if match.generic == previous.generic else _CLOSE_AFTER_DETAILS).match(
+                text, match.end)
             if closing and _OPEN_PARENTHESIS.match(text[previous.end : match.start]):
                 merged[-1] = previous._replace(end=closing.end(), brand=previous.brand or match.brand)
+                covered = closing.end()
                 continue
         merged.append(match)
     return merged
+
+
+def _names_the_same_product(product: str, inner: str) -> bool:
+    """Whether a name in brackets after `product` names it again: the same product, or (for a kit or
+    compound) the one ingredient it holds."""
+    if product == inner:
+        return True
+    ingredients = {i.name for i in INGREDIENTS_OF[product]}
+    return len(INGREDIENTS_OF[inner]) == 1 and INGREDIENTS_OF[inner][0].name in ingredients and DRUGS[product].compound
 
 
 def _found(text: str, match: _NameMatch) -> _Found:
