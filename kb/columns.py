@@ -137,6 +137,10 @@ class Columns:
             arrays = {name: data[name] for name in data.files}
         facets = {}
         for name in MULTI:
+            if f"{name}.indptr" not in arrays:  # a generation written before the facet existed: no values
+                arrays[f"{name}.indptr"] = np.zeros(len(arrays["passage"]) + 1, dtype=np.int64)
+                arrays[f"{name}.values"] = np.asarray([], dtype=str)
+                arrays[f"{name}.indices"] = np.asarray([], dtype=np.int32)
             indptr = arrays[f"{name}.indptr"]
             facets[name] = Facet(arrays[f"{name}.values"], indptr, arrays[f"{name}.indices"],
                                  _entry_rows(indptr))

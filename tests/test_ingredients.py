@@ -247,3 +247,20 @@ def test_kb_status_lists_products_the_drug_table_does_not_know(tmp_path: Path):
     assert result.exit_code == 0, result.output
     assert "3 items name a product the drug table does not know: Zorbex (2), Painzolve (1)" in result.output
     assert resolve_drug("Zorbex") is None
+
+
+def test_columns_of_a_generation_written_before_the_product_columns_open_empty(tmp_path: Path):
+    import numpy as np
+
+    from kb.columns import COLUMNS_FILE, Columns, ColumnsBuilder
+
+    builder = ColumnsBuilder()
+    builder.add(passage=True, year=2016, day=17000, values={"drug": ["carisoprodol"]})
+    builder.build().save(tmp_path)
+    with np.load(tmp_path / COLUMNS_FILE) as saved:
+        older = {name: saved[name] for name in saved.files if not name.startswith(("product.", "unresolved."))}
+    np.savez(tmp_path / COLUMNS_FILE, **older)
+    columns = Columns.load(tmp_path)
+    assert columns.facets["drug"].values.tolist() == ["carisoprodol"]
+    assert columns.facets["product"].counts(columns.passage).tolist() == []
+    assert not columns.facets["unresolved"].rows_with(["Zorbex"]).any()
