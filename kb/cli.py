@@ -349,6 +349,15 @@ def status(index_dir: Path) -> None:
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
     if state.retry:
         click.echo(f"to retry:    {len(state.retry)} files (the next kb index reads them again)")
+    if not state.problems:
+        from kb.search import unresolved_products
+
+        unknown = unresolved_products(index_dir)
+        if unknown:
+            items = sum(count for _, count in unknown)
+            named = ", ".join(f"{product} ({count})" for product, count in unknown)
+            click.echo(f"drugs:       {items} item{'s' if items != 1 else ''} name a product the drug table does not know: "
+                       f"{named}")
     if state.problems:
         click.echo("integrity:   DAMAGED")
         for problem in state.problems:

@@ -146,20 +146,23 @@ def parser_version() -> str:
     and kb/data. A letter read by another version can be parsed again (kb index --reparse)."""
     package = Path(__file__).resolve().parent
     hasher = xxhash.xxh3_64()
-    pending, done = ["letters"], set()
+    pending, done = ["letters"], {}
     while pending:
         name = pending.pop()
-        if name in done or not (package / f"{name}.py").is_file():
+        # a module (kb/drugs.py) or a package of modules (kb/guidelines/)
+        files = [package / f"{name}.py"] if (package / f"{name}.py").is_file() else sorted((package / name).glob("*.py"))
+        if name in done or not files:
             continue
-        done.add(name)
-        source = (package / f"{name}.py").read_bytes()
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module == "kb":
-                pending.extend(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kb."):
-                pending.append(node.module.split(".")[1])
+        done[name] = files
+        for source in files:
+            for node in ast.walk(ast.parse(source.read_bytes())):
+                if isinstance(node, ast.ImportFrom) and node.module == "kb":
+                    pending.extend(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kb."):
+                    pending.append(node.module.split(".")[1])
     for name in sorted(done):
-        hasher.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
+        for source in done[name]:
+            hasher.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
     for data in sorted((package / "data").glob("*.json")):
         hasher.update(data.name.encode() + b"\0" + data.read_bytes())
     return hasher.hexdigest()[:12]

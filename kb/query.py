@@ -32,6 +32,7 @@ FIELDS = {
     "drug": "drug",
     "brand": "drug",
     "generic": "drug",
+    "product": "product",  # a product exactly (a combination, kit or compound), not every product of an ingredient
     "class": "class",
     "category": "category",
     "subcategory": "subcategory",

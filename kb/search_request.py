@@ -34,7 +34,8 @@ class FacetSpec:
 
 FACETS = (
     FacetSpec("decision", "Decision", "decision", "decision"),
-    FacetSpec("drug", "Drug", "drug", "drug"),
+    FacetSpec("drug", "Drug", "drug", "drug"),  # by active ingredient: "hydrocodone" counts Norco too
+    FacetSpec("product", "Product", "product", "product", shown=False),  # as asked for: "hydrocodone/acetaminophen"
     FacetSpec("class", "Drug class", "drug_class", "class"),
     FacetSpec("category", "Treatment category", "category", "category"),
     FacetSpec("treatment", "Treatment", "subcategory", "subcategory"),

@@ -10,7 +10,7 @@ import ast
 from pathlib import Path
 
 KB = Path(__file__).resolve().parents[1] / "kb"
-PARSING = {"models", "letters", "drugs", "guidelines", "treatments", "records", "synth"}
+PARSING = {"models", "letters", "drugs", "unknown_products", "guidelines", "treatments", "records", "synth"}
 ALLOWED = {
     "flask": {"web"},
     "werkzeug": {"web"},

@@ -64,8 +64,9 @@ def _passages_of(path: Path) -> list[Passage]:
         reviewer_ids = {c.id for c in item.reviewer_citations}
         facets = {
             "decision": {item.decision},
-            "drug": {m.generic for m in item.drugs},
-            "class": {m.drug_class for m in item.drugs},
+            "drug": {i.name for i in item.ingredients},  # drugs are counted by active ingredient
+            "product": {m.generic for m in item.drugs},
+            "class": {m.drug_class for m in item.drugs} | {i.drug_class for i in item.ingredients},
             "category": {item.treatment.category},
             "treatment": {item.treatment.subcategory} if item.treatment.subcategory else set(),
             "source": {c.source for c in citations},
@@ -747,7 +748,8 @@ def test_rows_carry_the_passages_values(index, by_id):
     assert len(rows) == 2
     for row in rows:
         passage = by_id[row["passage_id"]]
-        assert row["drugs"] == "carisoprodol"
+        assert row["ingredients"] == "carisoprodol"
+        assert row["drugs"] in ("carisoprodol", "Soma (carisoprodol)")  # the product as the heading names it
         assert row["decision"] in passage.facets["decision"]
         assert squashed(row["rationale"]) == squashed(passage.rationale)
 

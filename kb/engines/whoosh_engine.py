@@ -35,7 +35,9 @@ SCHEMA = Schema(
     heading=TEXT(analyzer=TEXT_ANALYZER, stored=True),
     rationale=TEXT(analyzer=TEXT_ANALYZER, stored=True),
     decision=ID(stored=True, sortable=True),
-    drug=KEYWORD(commas=True, stored=True, sortable=True),
+    drug=KEYWORD(commas=True, stored=True, sortable=True),  # active ingredients
+    product=KEYWORD(commas=True, stored=True, sortable=True),  # products as asked for (their generic names)
+    unresolved=KEYWORD(commas=True, stored=True, sortable=True),  # products the drug table does not know
     drug_class=KEYWORD(commas=True, stored=True, sortable=True),
     brand=KEYWORD(commas=True, stored=True),
     category=ID(stored=True, sortable=True),
