@@ -17,6 +17,7 @@ from kb.ingest import (
     CHECKPOINT_SECONDS,
     WHOOSH_SLOW_PASSAGES,
     IndexLocked,
+    IndexOutdated,
     RunReport,
     index_paths,
     index_status,
@@ -258,7 +259,7 @@ def _indexing(run, progress: _Progress, index_dir: Path) -> RunReport:
     (Ctrl-C) or 143 (SIGTERM) after the report says how to go on."""
     try:
         report = run()
-    except (IndexLocked, EngineError, IndexDamaged, FileNotFoundError, WriterFailed) as error:
+    except (IndexLocked, IndexOutdated, EngineError, IndexDamaged, FileNotFoundError, WriterFailed) as error:
         raise click.ClickException(str(error)) from None
     except KeyboardInterrupt:  # before the run began, or a second stop abandoning its last checkpoint
         progress.close()
@@ -294,6 +295,8 @@ def format_report(report: RunReport, index_dir: Path) -> str:
     lines = []
     if report.recovered:
         lines.append(f"First: {report.recovered}.")
+    if report.kept_old:
+        lines.append("The rebuild found no letters, so the index was left as it was.")
     if report.resumed:
         lines.append("Went on with the interrupted rebuild (files it had read were not read again).")
     lines += [

@@ -34,11 +34,14 @@ from kb.columns import MULTI as COLUMN_FACETS
 from kb.columns import Columns, ColumnsBuilder
 from kb.engines import Reader, engine_named, engine_of
 from kb.guidelines import citation_ancestry
-from kb.integrity import write_manifest
+from kb.integrity import read_manifest, write_manifest
 from kb.models import Letter
 from kb.records import item_record, letter_record
 
 CURRENT = "CURRENT"
+# The fields a generation's documents have: 2 from drugs by ingredient (product, unresolved); 1 before.
+# A generation of another format is served, but only `kb index --reparse --all` builds on it.
+INDEX_FORMAT = 2
 GENERATION_PREFIX = "gen-"
 KEEP_GENERATIONS = 2  # the published one and the one before it (rollback)
 
@@ -221,6 +224,14 @@ def start_generation(index_dir: Path, base: str | None, engine: str | None = Non
     return target
 
 
+def generation_format(generation: Path) -> int:
+    """The INDEX_FORMAT a generation was written in (1: before formats were recorded)."""
+    try:
+        return int(read_manifest(generation).get("format", 1))
+    except ValueError:
+        return 1
+
+
 def generation_engine(generation: Path) -> str:
     """The name of the engine a generation was written with."""
     return engine_of(generation).NAME
@@ -293,8 +304,8 @@ def seal_generation(generation: Path, columns: Columns, *, letters: int, passage
     counts, `previous`'s hashes reused for unchanged files), and make it all durable. Returns the manifest."""
     columns.save(generation)
     manifest = write_manifest(generation, engine=generation_engine(generation), letters=letters, passages=passages,
-                              previous=previous, skip=[p.name for p in generation.iterdir()
-                                                       if engine_of(generation).is_lock_file(p.name)])
+                              previous=previous, index_format=INDEX_FORMAT,
+                              skip=[p.name for p in generation.iterdir() if engine_of(generation).is_lock_file(p.name)])
     fsync_tree(generation)
     return manifest
 

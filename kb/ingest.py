@@ -66,6 +66,10 @@ class IndexLocked(RuntimeError):
     """Another `kb index` holds this index's lock."""
 
 
+class IndexOutdated(RuntimeError):
+    """The published index was written in another format (kb.index.INDEX_FORMAT) than this version writes."""
+
+
 class IndexLock:
     """An exclusive flock on `index/lock`. The kernel drops it when its process dies: never stale."""
 
@@ -111,6 +115,7 @@ class RunReport:
     resumed: bool = False  # a rebuild that went on from an interrupted one
     engine: str | None = None
     recovered: str | None = None  # what was finished of an earlier, interrupted run
+    kept_old: bool = False  # a rebuild that found no letters left the index as it was
 
     @property
     def counts(self) -> dict[str, int]:
@@ -290,20 +295,25 @@ def reparse_index(index_dir: Path, *, jobs: int | None = None, timeout: float = 
                   memory_mb: int = DEFAULT_MEMORY_MB, checkpoint: int = CHECKPOINT_LETTERS,
                   checkpoint_seconds: float = CHECKPOINT_SECONDS, every: bool = False,
                   progress: Callable[[int, int], None] | None = None) -> RunReport:
-    """Parse again, from the texts the index stored, every letter read by another version of the parser
-    (every letter with `every`), and publish what changed: incremental and resumable like any run."""
+    """Parse again, from the texts the index stored, every letter read by another version of the parser,
+    and publish what changed: incremental and resumable like any run. With `every`, or when the index was
+    written in another format (kb.index.INDEX_FORMAT), every letter, into a new index built beside it."""
     index_dir = Path(index_dir)
+    options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb, checkpoint=checkpoint,
+                   checkpoint_seconds=checkpoint_seconds, progress=progress, task=parse_stored)
     with IndexLock(index_dir), _opened_ledger(index_dir) as ledger:
-        recovered = _ready(index_dir, ledger)
+        recovered = _ready(index_dir, ledger, outdated_ok=True)
         current = kb_index.current_generation(index_dir)
         if current is None:
             raise FileNotFoundError(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
-        version = parser_version()
-        rows = ledger.all_letters() if every else ledger.letters_not_parsed_by(version)
-        count = ledger.totals()[0] if every else ledger.count_not_parsed_by(version)
-        report = _run(index_dir, ledger, _stored_feed(rows), engine=kb_index.generation_engine(index_dir / current),
-                      total=lambda: count, task=parse_stored, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
-                      checkpoint=checkpoint, checkpoint_seconds=checkpoint_seconds, progress=progress)
+        engine = kb_index.generation_engine(index_dir / current)
+        if every or kb_index.generation_format(index_dir / current) != kb_index.INDEX_FORMAT:
+            report = _rebuild_from_stored(index_dir, ledger, "reparse", engine, options)
+        else:
+            version = parser_version()
+            count = ledger.count_not_parsed_by(version)
+            report = _run(index_dir, ledger, _stored_feed(ledger.letters_not_parsed_by(version)), engine=engine,
+                          total=lambda: count, **options)
         report.recovered = recovered
         return report
 
@@ -316,6 +326,8 @@ def repair_index(index_dir: Path, *, jobs: int | None = None, timeout: float = D
     rebuild: beside the index, resumable, swapped in whole. A damaged ledger is first rebuilt from the
     letters of the newest generation that verifies."""
     index_dir = Path(index_dir)
+    options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb, checkpoint=checkpoint,
+                   checkpoint_seconds=checkpoint_seconds, progress=progress, task=parse_stored)
     with IndexLock(index_dir):
         _repair_ledger(index_dir)
         with Ledger(index_dir) as ledger:
@@ -326,16 +338,19 @@ def repair_index(index_dir: Path, *, jobs: int | None = None, timeout: float = D
             in_use = kb_index.generation_engine(index_dir / current) if current and (index_dir / current).is_dir() \
                 and not check_generation(index_dir / current, deep=False) else None
             engine = engine_named(engine or in_use or _manifest_engine(index_dir, current)).NAME
-            total = ledger.totals()[0]
-            marker = {"kind": "repair", "engine": engine}
-            options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb,
-                           checkpoint=checkpoint, checkpoint_seconds=checkpoint_seconds, progress=progress,
-                           task=parse_stored)
+            return _rebuild_from_stored(index_dir, ledger, "repair", engine, options)
 
-            def feed(decisions: Decisions) -> Iterator[Slot]:
-                return _stored_feed(ledger.all_letters(), skip_done=True)(decisions)
 
-            return _rebuild(index_dir, ledger, marker, feed, engine, False, lambda: total, options, repairing=True)
+def _rebuild_from_stored(index_dir: Path, ledger: Ledger, kind: str, engine: str, options: dict) -> RunReport:
+    """A new index of every letter the ledger holds, parsed from its stored text, built beside the index
+    and swapped in (a letter that cannot be parsed again has its file read by the next kb index)."""
+    total = ledger.totals()[0]
+
+    def feed(decisions: Decisions) -> Iterator[Slot]:
+        return _stored_feed(ledger.all_letters(), skip_done=True)(decisions)
+
+    return _rebuild(index_dir, ledger, {"kind": kind, "engine": engine}, feed, engine, False, lambda: total, options,
+                    repairing=True)
 
 
 def _manifest_engine(index_dir: Path, current: str | None) -> str | None:
@@ -371,16 +386,27 @@ def _opened_ledger(index_dir: Path) -> Iterator[Ledger]:
         yield ledger
 
 
-def _ready(index_dir: Path, ledger: Ledger) -> str | None:
+def _ready(index_dir: Path, ledger: Ledger, *, outdated_ok: bool = False) -> str | None:
     """Before a run builds on the published index: finish an interrupted run, then check every byte of the
-    generation it links from, so damage is never carried into the next one."""
+    generation it links from, so damage is never carried into the next one, and that it was written in
+    this version's format."""
     if kb_index.current_problem(index_dir) and ledger.generation():
         (index_dir / kb_index.CURRENT).unlink()  # damaged: the ledger names the generation to publish
     recovered = recover(index_dir, ledger)
     problems = damage(index_dir, deep=True)
     if problems:
         _refuse_damaged(index_dir, problems)
+    current = kb_index.current_generation(index_dir)
+    if current and not outdated_ok and kb_index.generation_format(index_dir / current) != kb_index.INDEX_FORMAT:
+        raise IndexOutdated(outdated_note(index_dir, kb_index.generation_format(index_dir / current))
+                            + ". Nothing was changed")
     return recovered
+
+
+def outdated_note(index_dir: Path, index_format: int) -> str:
+    return (f"the index in {index_dir} was written by an older version of imr-kb (index format {index_format}; "
+            f"this version writes {kb_index.INDEX_FORMAT}): run kb index --reparse --all --index-dir {index_dir} "
+            "to rebuild it from the letters it stored (no letter file is read again)")
 
 
 def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot]], *, engine: str,
@@ -388,9 +414,11 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
          timeout: float = DEFAULT_TIMEOUT, wall_timeout: float | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
          checkpoint: int = CHECKPOINT_LETTERS, checkpoint_seconds: float = CHECKPOINT_SECONDS,
          progress: Callable[[int, int], None] | None = None, task: Callable | None = None,
-         optimize: bool = False, repairing: bool = False) -> RunReport:
+         optimize: bool = False, repairing: bool = False, store: Path | None = None) -> RunReport:
     """One run into the index at `target`: the slots of `feed`, decided in order, written by a writer
-    thread, a checkpoint published at every `checkpoint` changed letters or `checkpoint_seconds`."""
+    thread, a checkpoint published at every `checkpoint` changed letters or `checkpoint_seconds`. The
+    letters' PDFs and texts are kept in (and read from) `store`, the index directory (kb.store), which a
+    rebuild's target is inside of."""
     started = time.monotonic()
     run_id = ledger.next_run_id()
     version = parser_version()
@@ -425,7 +453,7 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
     with _stop_on_signals() as stop:
         # Ctrl-C or SIGTERM asks the run to stop between two decisions, never in the middle of one: what is
         # decided is then kept whole in a last checkpoint. Asking again abandons it (KeyboardInterrupt).
-        with WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout, memory_mb=memory_mb, store=target,
+        with WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout, memory_mb=memory_mb, store=store or target,
                         task=task) as pool:
             for number, parsed in pool.run(ordered.arguments(feed(decisions), stop), stop=stop):
                 ordered.arrived(number, parsed)
@@ -531,11 +559,17 @@ def _rebuild(index_dir: Path, ledger: Ledger, wanted: dict, feed, engine: str, r
             (staging / kb_index.CURRENT).unlink()
         recover(staging, staged)
         report = _run(staging, staged, feed, engine=engine, replace=replace, total=total, optimize=True,
-                      repairing=repairing, **options)
+                      repairing=repairing, store=index_dir, **options)
     report.resumed = resumed
     if report.interrupted:
         return report
-    report.generation = _swap_in(index_dir, ledger, staging, marker, started_at)
+    if report.letters == 0 and ledger.totals()[0] > 0:
+        # a rebuild that found no letter at all (a mistyped folder, say) does not empty the index
+        shutil.rmtree(staging, ignore_errors=True)
+        report.generation = None
+        report.kept_old = True
+    else:
+        report.generation = _swap_in(index_dir, ledger, staging, marker, started_at)
     report.letters, report.passages = ledger.totals()
     return report
 
@@ -560,7 +594,7 @@ def _seed_files(ledger: Ledger, staging: Path) -> None:
 def _swap_in(index_dir: Path, ledger: Ledger, staging: Path, marker: dict, started_at: str) -> str | None:
     """Publish the staged generation as the index's next one and adopt the staged ledger."""
     staged = kb_index.current_generation(staging)
-    if staged is None:  # nothing at all was indexed
+    if staged is None:  # nothing at all was indexed, into an index that held nothing either
         staged = kb_index.start_generation(staging, None, marker["engine"]).name
         kb_index.seal_generation(staging / staged, kb_index.build_columns(staging / staged), letters=0, passages=0)
     name = kb_index.next_generation_name(index_dir)
@@ -675,6 +709,9 @@ def index_status(index_dir: Path) -> Status:
     if marker:
         notes.append(f"a {marker.get('kind', 'rebuild')} started {marker.get('started_at')} is unfinished in "
                      f"{index_dir / REBUILD_DIR}; run the same command to go on")
+    if current and (index_dir / current).is_dir() and kb_index.generation_format(index_dir / current) != \
+            kb_index.INDEX_FORMAT:
+        notes.append(outdated_note(index_dir, kb_index.generation_format(index_dir / current)))
     if engine == "whoosh" and passages > WHOOSH_SLOW_PASSAGES:
         notes.append(whoosh_size_note(passages, index_dir))
     return Status(current, engine, letters, passages, last_run, rejected, retry, problems, notes)

@@ -115,6 +115,8 @@ def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[i
     try:
         with index.reader() as reader:
             rows = reader.doc_count_all()
+            if rows == 0:  # an empty index has no columns to read
+                return 0, iter(())
             kinds = list(reader.column_reader("kind"))
             fields = {name: list(reader.column_reader(name)) for name in MULTI}
             years = list(reader.column_reader("year"))
