@@ -250,6 +250,31 @@ def _pdf_text(data: bytes, name: str, max_pages: int) -> tuple[str, int]:
     return text.replace("\x00", ""), pages
 
 
+PDF_TRAILER = b"%%EOF"
+PDF_TRAILER_WINDOW = 1024  # writers may pad after the last %%EOF; PDFium looks this far back too
+
+
+def check_pdf(data: bytes, name: str) -> int:
+    """That `data` is a whole PDF PDFium can open (a download, before it is kept as a letter): its page count,
+    or NotAPdf, EmptyFile or DamagedPdf (no %%EOF at its end: truncated). A PDF locked with a password is
+    whole, so it passes; the indexer rejects it with its reason."""
+    if not data:
+        raise EmptyFile(name, f"{name} is empty (0 bytes).")
+    if PDF_MAGIC not in data[:PDF_MAGIC_WINDOW]:
+        raise NotAPdf(name, f"{name} is not a PDF: it looks like {_describe(data)}.")
+    if PDF_TRAILER not in data[-PDF_TRAILER_WINDOW:]:
+        raise DamagedPdf(name, f"{name} is a truncated PDF: it does not end with %%EOF ({_size(len(data))}).")
+    with _PDFIUM_LOCK:
+        try:
+            document = _open_pdf(data, name)
+        except PasswordProtected:
+            return 0
+        try:
+            return len(document)
+        finally:
+            document.close()
+
+
 def _open_pdf(data: bytes, name: str) -> pdfium.PdfDocument:
     try:
         # No password: PDFium tries the empty one, which unlocks the DWC's permissions-only encryption.
