@@ -239,6 +239,20 @@ def status(index_dir: Path) -> None:
         summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in OUTCOMES)
         click.echo(f"last run:    #{state.last_run['run_id']} finished {state.last_run['finished_at']}: {summary}")
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
+    _print_dwc_checks(index_dir)
+
+
+def _print_dwc_checks(index_dir: Path) -> None:
+    """How the parser's tags compare with the DWC's own rows, for the letters fetched with them."""
+    from kb.dwc import AGREES, CATEGORY_DIFFERS, DECISION_DIFFERS, NO_SINGLE_ROW
+    from kb.index import dwc_check_counts
+
+    counts = dwc_check_counts(index_dir)
+    if not counts:
+        return
+    click.echo(f"DWC rows:    {counts.get(AGREES, 0)} items agree with the DWC's row, "
+               f"{counts.get(CATEGORY_DIFFERS, 0)} differ in category, {counts.get(DECISION_DIFFERS, 0)} in decision, "
+               f"{counts.get(NO_SINGLE_ROW, 0)} match no single row (search: dwc:\"category differs\")")
 
 
 host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")

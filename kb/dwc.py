@@ -517,3 +517,71 @@ def read_case_list(text: str, source: str) -> list[CaseRequest]:
                              f"address: {line}")
     return list(requests.values())
 
+
+
+# --------------------------------------------------------------------------------------------
+# The DWC's rows against a parsed letter's items (the indexer's cross-check of the parser's tags)
+
+AGREES = "agrees"
+CATEGORY_DIFFERS = "category differs"
+DECISION_DIFFERS = "decision differs"
+NO_SINGLE_ROW = "no single DWC row"
+CHECKS = (AGREES, CATEGORY_DIFFERS, DECISION_DIFFERS, NO_SINGLE_ROW)
+
+
+@dataclass(frozen=True)
+class ItemCheck:
+    """What the DWC's rows say about one item: the row it was matched to, or (matched False) all the letter's
+    rows; and how the parser's category and decision compare with that row's (CHECKS)."""
+
+    matched: bool
+    treatments: tuple[Treatment, ...]
+    checks: tuple[str, ...]
+
+
+def filed_under(treatment: Treatment) -> str:
+    """'Pharmaceuticals / Opioids', or the category alone when the DWC gave no subcategory."""
+    return f"{treatment.category} / {treatment.subcategory}" if treatment.subcategory else treatment.category
+
+
+def treatments_of(record: dict) -> tuple[Treatment, ...]:
+    """The treatment rows of a sidecar record (kb.extract.read_dwc_record checked its shape)."""
+    return tuple(Treatment(t["category"], t.get("subcategory") or "", t.get("decision"), t.get("dwc_decision") or "")
+                 for t in record["treatments"])
+
+
+def _same(a: str, b: str) -> bool:
+    return " ".join(a.split()).casefold() == " ".join(b.split()).casefold()
+
+
+def match_items(items: Sequence[tuple[str, str]], treatments: Sequence[Treatment]) -> list[ItemCheck]:
+    """Each item, given as (parser's category, decision) in letter order, against the DWC's treatment rows.
+
+    Nothing records which row answers which item, so an item is matched only where that is plain: one item
+    and one row; as many items as rows, paired in order, when every pair agrees on its category or its
+    decision (a pair agreeing on neither means the orders differ); otherwise an item is matched to the one
+    row with both its category and its decision, if exactly one has them. An unmatched item keeps every row
+    of its letter, checked as NO_SINGLE_ROW.
+    """
+    treatments = tuple(treatments)
+    if not treatments:
+        return []
+    if len(items) == len(treatments) and (len(items) == 1 or all(
+            _same(category, row.category) or decision == row.decision
+            for (category, decision), row in zip(items, treatments))):
+        rows: list[Treatment | None] = list(treatments)
+    else:
+        rows = []
+        for category, decision in items:
+            candidates = [row for row in treatments if _same(category, row.category) and decision == row.decision]
+            rows.append(candidates[0] if len(candidates) == 1 else None)
+    checks = []
+    for (category, decision), row in zip(items, rows):
+        if row is None:
+            checks.append(ItemCheck(False, treatments, (NO_SINGLE_ROW,)))
+            continue
+        differs = tuple(name for name, same in ((CATEGORY_DIFFERS, _same(category, row.category)),
+                                                (DECISION_DIFFERS, row.decision in (None, decision)))
+                        if not same)  # a decision word the DWC wrote otherwise cannot be compared
+        checks.append(ItemCheck(True, (row,), differs or (AGREES,)))
+    return checks

@@ -2,7 +2,9 @@
 
 `extract_text(path)` returns an `Extracted` (the text, what kind of file it was, its page count, the
 SHA-256 and size of its bytes) or raises an `ExtractError` subclass whose `.reason` is one sentence
-naming the file and whose `.code` is a short stable slug for the ingest ledger.
+naming the file and whose `.code` is a short stable slug for the ingest ledger. `read_dwc_record(path)`
+reads the DWC's search row that `kb fetch` keeps beside a letter (`CM24-0001234.dwc.json`), if any, and
+`check_pdf(data)` tells the fetcher whether a download is a whole PDF.
 
 PDFs go through PDFium (pypdfium2). The DWC's PDFs are AES-encrypted with an empty user password and
 forbid text extraction by a permission flag; PDFium opens them as they are. Its text is kept as it
@@ -27,6 +29,7 @@ serialised by a lock.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import stat
@@ -231,6 +234,40 @@ def read_letter_file(name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise NotFound(name, f"{name} was not found.") from error
     except OSError as error:
         raise UnreadableFile(name, f"{name} could not be read: {error.strerror or error}.") from error
+
+
+# The DWC's row beside a letter
+
+
+DWC_SIDECAR_SUFFIX = ".dwc.json"  # CM24-0001234.pdf -> CM24-0001234.dwc.json (written by kb fetch)
+MAX_SIDECAR_BYTES = 1024 * 1024
+
+
+def dwc_sidecar_path(letter_path: str | os.PathLike[str]) -> Path:
+    path = Path(letter_path)
+    return path.with_name(path.stem + DWC_SIDECAR_SUFFIX)
+
+
+def read_dwc_record(letter_path: str | os.PathLike[str]) -> dict | None:
+    """The DWC's search row kept beside a letter file (README: "The DWC's own rows"), or None when there is
+    none or it is not one: not JSON, another version, no case number or treatments of the known shape.
+    It is what the DWC says, never needed to read the letter, so a bad one is left out rather than refused."""
+    path = dwc_sidecar_path(letter_path)
+    try:
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            return None
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not (isinstance(record, dict) and record.get("version") == 1 and isinstance(record.get("case_number"), str)
+            and isinstance(record.get("treatments"), list)):
+        return None
+    for treatment in record["treatments"]:
+        if not (isinstance(treatment, dict) and isinstance(treatment.get("category"), str)
+                and isinstance(treatment.get("subcategory", ""), str)
+                and treatment.get("decision") in (None, "Upheld", "Overturned")):
+            return None
+    return record
 
 
 # PDF

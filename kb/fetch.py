@@ -46,12 +46,11 @@ from kb.dwc import (
     search_form,
     search_url,
 )
-from kb.extract import ExtractError, check_pdf
+from kb.extract import ExtractError, check_pdf, dwc_sidecar_path
 from kb.fetch_ledger import DONE, LEDGER_NAME, FetchLedger, FetchLock, LetterState, Walk
 from kb.http_client import Politeness, PoliteClient, RequestFailed, WaitTooLong
 
 PARTIAL = ".partial"
-SIDECAR_SUFFIX = ".dwc.json"
 MAX_FAILURES = 5  # letters or pages in a row that could not be fetched before the run stops
 MAX_RESTARTS = 2  # walks restarted because the results changed while being listed
 UPDATE_OVERLAP_DAYS = 14  # kb update looks this far behind the last fetch, for letters posted late
@@ -137,10 +136,6 @@ def month_ranges(start: date, end: date) -> list[tuple[date, date]]:
 def letter_path(case_number: str, decision_date: str) -> Path:
     """Where a letter goes inside the folder: 2024/01/CM24-0001234.pdf."""
     return Path(decision_date[:4]) / decision_date[5:7] / f"{case_number}.pdf"
-
-
-def sidecar_path(pdf: Path) -> Path:
-    return pdf.with_name(pdf.stem + SIDECAR_SUFFIX)
 
 
 def sidecar_text(record: dict) -> str:
@@ -328,7 +323,7 @@ class _Run:
         return True
 
     def sync_sidecar(self, pdf: Path, record: dict) -> None:
-        path = sidecar_path(pdf)
+        path = dwc_sidecar_path(pdf)
         text = sidecar_text(record)
         try:
             if path.read_text(encoding="utf-8") == text:
@@ -340,7 +335,7 @@ class _Run:
 
     def save(self, target: Path, pdf: bytes, record: dict) -> None:
         """The sidecar first, then the PDF: a letter file never lacks its sidecar."""
-        write_atomically(self.folder, sidecar_path(target), sidecar_text(record).encode("utf-8"))
+        write_atomically(self.folder, dwc_sidecar_path(target), sidecar_text(record).encode("utf-8"))
         write_atomically(self.folder, target, pdf)
 
     def cases(self, requests: Iterable[CaseRequest]) -> None:

@@ -31,7 +31,8 @@ from datetime import datetime
 from pathlib import Path
 
 from kb.columns import MULTI as COLUMN_FACETS
-from kb.columns import Columns, ColumnsBuilder
+from kb.columns import Columns, ColumnsBuilder, facet_totals
+from kb.dwc import ItemCheck, filed_under, match_items, treatments_of
 from kb.engines import Reader, engine_named, engine_of
 from kb.guidelines import citation_ancestry
 from kb.models import Letter
@@ -98,12 +99,43 @@ def _decision_datetime(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso) if iso else None
 
 
-def documents(letter: Letter, source: Source) -> list[dict]:
+def dwc_checks(letter: Letter, dwc: dict | None) -> list[ItemCheck | None]:
+    """Each item against the DWC's row for its letter (kb.dwc.match_items); None for every item when there is
+    no row, or it is another case's."""
+    if not dwc or dwc.get("case_number") != letter.case_number:
+        return [None] * len(letter.items)
+    checks = match_items([(item.treatment.category, item.decision) for item in letter.items], treatments_of(dwc))
+    return checks or [None] * len(letter.items)
+
+
+def _dwc_fields(check: ItemCheck | None) -> dict:
+    if check is None:  # empty, not absent: Whoosh keeps no column for a field no document of a segment has
+        return dict.fromkeys(("dwc_category", "dwc_subcategory", "dwc_decision", "dwc_check"), "")
+    return {  # the category, and beneath it "Category / Subcategory", as the guideline field holds parts
+        "dwc_category": _keyword(v for t in check.treatments for v in (t.category, filed_under(t))),
+        "dwc_subcategory": _keyword(t.subcategory for t in check.treatments),
+        "dwc_decision": _keyword(t.decision or t.dwc_decision for t in check.treatments),
+        "dwc_check": _keyword(check.checks),
+    }
+
+
+def _dwc_item_record(check: ItemCheck | None) -> dict | None:
+    if check is None:
+        return None
+    return {"matched": check.matched, "checks": list(check.checks),
+            "treatments": [{"category": t.category, "subcategory": t.subcategory, "decision": t.decision,
+                            "dwc_decision": t.dwc_decision, "filed_under": filed_under(t)} for t in check.treatments]}
+
+
+def documents(letter: Letter, source: Source, dwc: dict | None = None) -> list[dict]:
     """The index documents of one letter: its letter document, then one passage document per item.
 
+    `dwc` is the DWC's search row for the letter (the sidecar kb fetch writes): kept whole with the letter,
+    and per item as the matched row's category, subcategory and decision, with how the parser's compare.
     Multi-valued facets are comma-separated strings (values never contain commas, see _keyword).
     """
     letter_id = letter_id_of(letter)
+    checks = dwc_checks(letter, dwc)
     when = _decision_datetime(letter.decision_date)
     shared = {
         "letter_id": letter_id,
@@ -119,8 +151,12 @@ def documents(letter: Letter, source: Source) -> list[dict]:
     record["letter_id"] = letter_id
     record["source"] = {"path": source.path, "sha256": source.sha256, "kind": source.kind,
                         "size": source.size, "pages": source.pages}
+    if any(checks):
+        record["dwc"] = dwc
+        for item_data, check in zip(record["items"], checks):
+            item_data["dwc"] = _dwc_item_record(check)
     docs = [{"kind": LETTER, "passage_id": letter_id, "data": json.dumps(record, ensure_ascii=False), **shared}]
-    for item in letter.items:
+    for item, check in zip(letter.items, checks):
         ca = [c.id for c in item.claims_administrator_citations]
         reviewer = [c.id for c in item.reviewer_citations]
         cited = [*ca, *reviewer]
@@ -143,7 +179,8 @@ def documents(letter: Letter, source: Source) -> list[dict]:
                 c.source for c in (*item.claims_administrator_citations, *item.reviewer_citations)
             ),
             "divergent": "differ" if set(ca) != set(reviewer) else "same",
-            "data": json.dumps(item_record(item), ensure_ascii=False),
+            **_dwc_fields(check),
+            "data": json.dumps({**item_record(item), "dwc": _dwc_item_record(check)}, ensure_ascii=False),
             **shared,
         })
     return docs
@@ -292,6 +329,13 @@ def prune_generations(index_dir: Path, keep: int = KEEP_GENERATIONS) -> list[str
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed
+
+
+def dwc_check_counts(index_dir: Path) -> dict[str, int]:
+    """Passages of the published generation per kb.dwc check value (agrees, category differs, ...): how the
+    parser's tags compare with the DWC's own rows. Empty when no letter came with the DWC's row."""
+    name = current_generation(index_dir)
+    return facet_totals(index_dir / name, "dwc_check") if name else {}
 
 
 def open_published(index_dir: Path) -> tuple[str, Reader]:

@@ -182,7 +182,7 @@ class _Run:
         if old:
             self.report.passages_removed += old.passages
         source = kb_index.Source(parsed.path, parsed.sha256, parsed.kind, parsed.size, parsed.pages)
-        docs = kb_index.documents(parsed.letter, source)
+        docs = kb_index.documents(parsed.letter, source, parsed.dwc)
         row = LetterRow(letter_id, len(docs) - 1, parsed.path, parsed.sha256, _items_signature(parsed.letter))
         self.letters[letter_id] = row
         self.added[letter_id] = row

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from kb.extract import ExtractError, extract_bytes, read_letter_file
+from kb.extract import ExtractError, extract_bytes, read_dwc_record, read_letter_file
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
 
@@ -39,6 +39,7 @@ class Parsed:
     letter: Letter | None = None
     code: str | None = None  # rejection code, when letter is None
     reason: str | None = None
+    dwc: dict | None = None  # the DWC's search row kept beside the file (kb.extract.read_dwc_record)
 
 
 def store_original(originals: Path, sha256: str, data: bytes) -> None:
@@ -64,7 +65,8 @@ def parse_file(path: str, originals: Path | None = None) -> Parsed:
         letter = parse_letter(extracted.text)
         if originals is not None and extracted.kind == "pdf":
             store_original(originals, extracted.sha256, data)
-        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter)
+        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter,
+                      dwc=read_dwc_record(path))
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
     except ParseError as error:

@@ -369,11 +369,15 @@ def own_letter_lines(case_number: str, decided: date, items: list[tuple[str, str
 
 
 def own_letter(case_number: str, decided: date, items: list[tuple[str, str, str, str]] | None = None,
-               specialty: str = "Physical Medicine & Rehabilitation") -> FakeLetter:
+               specialty: str = "Physical Medicine & Rehabilitation",
+               treatments: list[tuple[str, str, str]] | None = None) -> FakeLetter:
+    """One of our letters; its DWC rows are its items' categories and decisions unless `treatments` says
+    otherwise (a DWC that disagrees with the letter)."""
     items = items if items is not None else OWN_ITEMS[:2]
     data = pdf_bytes(own_letter_lines(case_number, decided, items))
-    treatments = [(category, subcategory, "Uphold" if decision == "Upheld" else "Overturn")
-                  for _heading, decision, category, subcategory in items]
+    if treatments is None:
+        treatments = [(category, subcategory, "Uphold" if decision == "Upheld" else "Overturn")
+                      for _heading, decision, category, subcategory in items]
     return FakeLetter(case_number, decided, specialty, treatments, lambda: data, date(2015, 2, 11), decided)
 
 
