@@ -58,7 +58,7 @@ def test_real_letters_index_once_and_again_changes_nothing(real_index, letters_d
     assert check_consistent(real_index) == (132, 307)
     with Ledger(real_index) as ledger:
         last = ledger.last_run()
-        assert last["counts"] == {"indexed": 132, "unchanged": 0, "duplicate": 130, "rejected": 0}
+        assert last["counts"] == {"indexed": 132, "unchanged": 0, "duplicate": 130, "rejected": 0, "retry": 0}
         outcomes = ledger.run_outcomes(last["run_id"])
     # every input file has exactly one outcome; each .txt is the duplicate of its PDF by case number
     inputs = sorted(str(p.resolve()) for p in [*letters_dir.glob("*.pdf"), *letters_dir.glob("*.txt"),
@@ -129,7 +129,7 @@ def test_the_same_letter_twice_in_one_batch_is_indexed_once(tmp_path):
     (letters / "b.txt").write_text(text, encoding="utf-8")  # same bytes
     (letters / "c.txt").write_text(text.replace("Lyrica 75mg #60", "Lyrica 150mg #60"), encoding="utf-8")
     report = index_paths([letters], tmp_path / "index", jobs=2)
-    assert report.counts == {"indexed": 1, "unchanged": 0, "duplicate": 2, "rejected": 0}
+    assert report.counts == {"indexed": 1, "unchanged": 0, "duplicate": 2, "rejected": 0, "retry": 0}
     with Ledger(tmp_path / "index") as ledger:
         files = ledger.files()
     assert files[str(letters / "a.txt")].outcome == "indexed"
@@ -182,40 +182,43 @@ def test_a_batch_with_broken_files_indexes_the_good_ones(tmp_path, letters_dir):
     assert "protected by a password" in listed.output
 
 
-def test_a_hanging_swelling_or_crashing_file_cannot_stop_the_batch(tmp_path):
+def test_a_spinning_sleeping_swelling_or_crashing_file_cannot_stop_the_batch(tmp_path):
+    """Each stopped by its own limit, whatever the machine's load: processor time, the wall-clock guard,
+    memory, a crash (tried twice)."""
     files = []
-    for name in ("hang.txt", "bloat.txt", "crash.txt", "good.txt"):
+    for name in ("spin.txt", "sleep.txt", "bloat.txt", "crash.txt", "good.txt"):
         path = tmp_path / name
         path.write_text(_letter_text("posted-basic"), encoding="utf-8")
         files.append(str(path))
-    started = time.monotonic()
-    with WorkerPool(2, timeout=3, memory_mb=1024, task=_misbehaving()) as pool:
+    with WorkerPool(2, timeout=2, wall_timeout=6, memory_mb=1024, task=_task("misbehaving")) as pool:
         results = {Path(parsed.path).name: parsed for _, parsed in pool.run(files)}
-    assert time.monotonic() - started < 30
-    assert results["hang.txt"].code == "timeout" and "longer than 3 s" in results["hang.txt"].reason
+    assert results["spin.txt"].code == "timeout" and "more than 2 s of processor time" in results["spin.txt"].reason
+    # waiting is not working: not the file's fault, so the next run reads it again
+    assert results["sleep.txt"].code == "retry" and "the next run reads it again" in results["sleep.txt"].reason
     assert results["bloat.txt"].code in ("out-of-memory", "crashed")
-    assert results["crash.txt"].code == "crashed"
+    assert results["crash.txt"].code == "crashed" and "crashed the reader twice" in results["crash.txt"].reason
+    assert "SIGABRT" in results["crash.txt"].reason
     assert results["good.txt"].letter is not None
 
 
-def _misbehaving():
-    from tests.workload import misbehaving
+def _task(name: str):
+    from tests import workload
 
-    return misbehaving
+    return getattr(workload, name)
 
 
 def test_a_second_indexer_stops_at_once_naming_the_lock(tmp_path):
     index_dir = tmp_path / "index"
     with subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; from kb.ingest import IndexLock\n"
-         "with IndexLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)", str(index_dir)],
+         "with IndexLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)", str(index_dir)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     ) as holder:
         try:
             assert holder.stdout.readline().strip() == "held"
             started = time.monotonic()
             result = CliRunner().invoke(main, ["index", str(FIXTURES / "letters"), "--index-dir", str(index_dir)])
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 300, "it waited for the lock instead of stopping"
             assert result.exit_code == 1
             assert str(index_dir / "lock") in result.output and f"pid {holder.pid}" in result.output
         finally:
@@ -248,29 +251,36 @@ def test_two_indexers_at_once_one_runs(tmp_path):
 
 
 def test_killed_indexer_leaves_a_readable_index_and_a_rerun_completes(tmp_path):
-    """kill -9 at random moments, 20 times, during a build of over 3,000 passages."""
+    """kill -9 of the whole run at random moments, 20 times, during a build of over 3,000 passages."""
     letters = tmp_path / "letters"
     made = write_letters(letters, 1700, seed=11)
     index_dir = tmp_path / "index"
     command = [sys.executable, "-m", "kb", "index", str(letters), "--index-dir", str(index_dir), "--jobs", "2",
-               "--checkpoint", "150"]
+               "--checkpoint", "150", "--checkpoint-seconds", "1"]
     rng = random.Random(20261122)
-    opened = 0
-    for _ in range(20):
+    for kill in range(20):
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    start_new_session=True)
-        time.sleep(rng.uniform(0.3, 6.0))
+        if kill >= 2:  # after the first kills, each lands after a first publish, however slow the machine
+            _wait_for(lambda: kb_index.current_generation(index_dir) is not None or process.poll() is not None)
+        time.sleep(rng.uniform(0.0, 3.0))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         if kb_index.current_generation(index_dir):
             check_consistent(index_dir)
-            opened += 1
-    assert opened >= 10, "most kills should land after a first publish"
-    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert final.returncode == 0, final.stderr
     expected_passages = sum(len(letter.items) for letter in _synthetic(made))
     assert expected_passages >= 3000
     assert check_consistent(index_dir) == (len(made), expected_passages)
+
+
+def _wait_for(condition, limit: float = 300.0) -> None:
+    """A hang guard, not a speed limit: conditions here come true in seconds."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "waited five minutes"
+        time.sleep(0.05)
 
 
 def _synthetic(paths: list[Path]):

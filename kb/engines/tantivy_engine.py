@@ -86,25 +86,30 @@ def _document(doc: dict, row: int) -> tantivy.Document:
     return document
 
 
-def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False) -> None:
-    """Delete each change's letter, add its documents (new rows after the highest row in use), commit.
+def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False, first_row: int = 0) -> list[int]:
+    """Delete each change's letter, add its documents, commit; returns the added documents' rows.
 
+    Rows are new: from `first_row` (the rows the columns already have), or past the highest row in use,
+    whichever is higher, so a row once given is never given again and the columns can grow in place.
     `optimize` is accepted for the interface: tantivy merges segments in the background as it writes.
     """
     index = tantivy.Index.open(str(path))
-    row = _rows_in_use(index.searcher())
+    row = max(first_row, _rows_in_use(index.searcher()))
+    added = []
     writer = index.writer(heap_size=WRITER_HEAP)
     try:
         for change in changes:
             writer.delete_documents_by_term("letter_id", change.letter_id)
             for doc in change.docs:
                 writer.add_document(_document(doc, row))
+                added.append(row)
                 row += 1
         writer.commit()
     except BaseException:
         writer.rollback()
         raise
     writer.wait_merging_threads()
+    return added
 
 
 def _rows_in_use(searcher: tantivy.Searcher) -> int:
@@ -119,6 +124,12 @@ def count_documents(path: Path, letter_kind: str) -> tuple[int, int]:
     reader = TantivyReader(path)
     letters = reader._count(term("kind", letter_kind))
     return letters, reader.doc_count() - letters
+
+
+def live_rows(path: Path, kind: str) -> np.ndarray:
+    reader = TantivyReader(path)
+    query = term("kind", kind)
+    return reader._rows(query, reader._count(query), np.iinfo(np.int64).max)
 
 
 def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[int, dict]]]:

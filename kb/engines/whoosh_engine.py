@@ -70,10 +70,12 @@ def create(path: Path) -> None:
 
 
 def is_lock_file(name: str) -> bool:
-    return name.endswith("_LOCK")
+    return name.endswith("_WRITELOCK")
 
 
-def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False) -> None:
+def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False, first_row: int = 0) -> None:
+    """Delete each change's letter and add its documents, in one commit. Whoosh numbers documents by
+    segment and renumbers them when it merges, so no rows are returned: the columns are read again."""
     index = whoosh_index.open_dir(str(path))
     writer = index.writer(limitmb=256)
     try:
@@ -95,6 +97,15 @@ def count_documents(path: Path, letter_kind: str) -> tuple[int, int]:
         with index.searcher() as searcher:
             letters = searcher.search(wq.Term("kind", letter_kind), limit=None, scored=False).scored_length()
             return letters, searcher.doc_count() - letters
+    finally:
+        index.close()
+
+
+def live_rows(path: Path, kind: str) -> np.ndarray:
+    index = whoosh_index.open_dir(str(path))
+    try:
+        with index.searcher() as searcher:
+            return np.fromiter(searcher.docs_for_query(wq.Term("kind", kind)), dtype=np.int64)
     finally:
         index.close()
 

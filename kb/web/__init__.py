@@ -77,6 +77,14 @@ def create_app(config: Mapping | None = None) -> Flask:
     return app
 
 
+def local_server(app: Flask, host: str, port: int):
+    """A threaded Werkzeug server for one person (`kb serve`), already listening: a port in use is an OSError
+    here, before anything says the site is served. Production runs gunicorn (README)."""
+    from werkzeug.serving import make_server
+
+    return make_server(host, port, app, threaded=True)
+
+
 def search_index() -> SearchIndex:
     return current_app.extensions["kb.index"]
 
