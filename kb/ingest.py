@@ -208,7 +208,7 @@ def damage(index_dir: Path, *, deep: bool) -> list[Problem]:
             with Ledger(index_dir, create=False) as ledger:
                 problems += [Problem(LEDGER_NAME, what) for what in ledger.integrity_problems()]
         except LedgerDamaged as error:
-            problems.append(Problem(LEDGER_NAME, f"cannot be read ({str(error).split('(')[-1].rstrip(')')})"))
+            problems.append(Problem(LEDGER_NAME, str(error).split(": ", 1)[-1]))
     return problems
 
 

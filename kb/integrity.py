@@ -104,10 +104,15 @@ def read_manifest(generation: Path) -> dict:
 
 
 def check_generation(generation: Path, *, deep: bool) -> list[Problem]:
-    """What is wrong with a generation's files against its manifest: [] when nothing is."""
+    """What is wrong with a generation's files against its manifest: [] when nothing is.
+
+    A generation without a manifest was made before imr-kb kept checksums: nothing can be checked, and it
+    is not taken for damaged (the next `kb index` run writes a generation with one)."""
     where = generation.name
     if not generation.is_dir():
         return [Problem(where, "is missing")]
+    if not has_manifest(generation):
+        return []
     try:
         manifest = read_manifest(generation)
     except ValueError as error:
@@ -125,6 +130,18 @@ def check_generation(generation: Path, *, deep: bool) -> list[Problem]:
         elif deep and file_hash(path) != entry.get("hash"):
             problems.append(Problem(f"{where}/{name}", "does not match its checksum (its bytes have changed)"))
     return problems
+
+
+def has_manifest(generation: Path) -> bool:
+    return os.path.lexists(generation / MANIFEST_NAME)
+
+
+def generation_bytes(generation: Path) -> int:
+    """The bytes of the files a generation's manifest lists (0 without a manifest)."""
+    try:
+        return sum(entry.get("size", 0) for entry in read_manifest(generation)["files"].values())
+    except ValueError:
+        return 0
 
 
 def manifest_counts(generation: Path) -> tuple[int, int] | None:

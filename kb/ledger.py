@@ -193,7 +193,7 @@ class Ledger:
             self._db.execute("PRAGMA synchronous=FULL")  # a committed run survives a power loss
             self._migrate()
         except sqlite3.DatabaseError as error:
-            raise LedgerDamaged(f"the ledger {self.path} cannot be read ({error})") from None
+            raise LedgerDamaged(f"the ledger {self.path} is damaged: SQLite cannot read it ({error})") from None
 
     def _migrate(self) -> None:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]

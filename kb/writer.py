@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kb import index as kb_index
 from kb.columns import Columns
-from kb.integrity import read_manifest
+from kb.integrity import has_manifest, read_manifest
 from kb.ledger import Checkpoint, Ledger
 
 QUEUE_LETTERS = 256  # letters decided but not yet written; each holds its documents
@@ -106,8 +106,9 @@ class GenerationWriter:
 
     def _write(self, ledger: Ledger) -> None:
         current = kb_index.current_generation(self.index_dir)
-        columns, manifest = (Columns.load(self.index_dir / current), read_manifest(self.index_dir / current)) \
-            if current else (None, None)
+        columns = Columns.load(self.index_dir / current) if current else None
+        manifest = read_manifest(self.index_dir / current) if current and has_manifest(self.index_dir / current) \
+            else None
         while True:
             item = self._queue.get()
             if item is _STOP:

@@ -334,3 +334,29 @@ def test_status_reports_the_index(real_index):
 def test_status_of_a_missing_index_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["status", "--index-dir", str(tmp_path / "nothing")])
     assert result.exit_code == 1 and "no index in" in result.output
+
+
+def test_reparse_reads_the_stored_texts_only_and_changes_nothing_with_the_same_parser(tmp_path, letters_dir,
+                                                                                      monkeypatch):
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    for pdf in sorted(letters_dir.glob("*.pdf"))[:12]:
+        shutil.copy(pdf, letters / pdf.name)
+    index_dir = tmp_path / "index"
+    index_paths([letters], index_dir, jobs=2)
+    before = {doc["passage_id"]: doc for doc in published_documents(index_dir)}
+    shutil.rmtree(letters)  # nothing to read but what the index stored
+    shutil.rmtree(index_dir / "originals")
+    nothing = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
+    assert nothing.exit_code == 0 and "indexed     0" in nothing.output  # the same parser read them all
+    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    status = CliRunner().invoke(main, ["status", "--index-dir", str(index_dir)])
+    assert "12 letters were read by an older version of the parser" in status.output
+    result = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert "indexed     12 (12 parsed again)" in result.output
+    after = {doc["passage_id"]: doc for doc in published_documents(index_dir)}
+    assert after.keys() == before.keys()
+    assert all(after[key]["data"] == before[key]["data"] for key in before)
+    again = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
+    assert "indexed     0" in again.output  # incremental: what was parsed again is not parsed again

@@ -9,6 +9,7 @@ one stored JSON value with the same fields as a Whoosh document.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -193,6 +194,25 @@ def and_maybe(required, optional):
 # Reading
 
 
+class TantivyPanic(RuntimeError):
+    """tantivy panicked (on a damaged file, say): pyo3 raises a BaseException that no web framework or
+    caller catches as an error, so the reader turns it into this."""
+
+
+def _without_panics(method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except Exception:
+            raise
+        except BaseException as error:
+            if type(error).__name__ == "PanicException":
+                raise TantivyPanic(f"tantivy failed: {error}") from None
+            raise
+    return call
+
+
 def open(path: Path) -> TantivyReader:  # noqa: A001 (the engine interface's name)
     return TantivyReader(path)
 
@@ -200,16 +220,20 @@ def open(path: Path) -> TantivyReader:  # noqa: A001 (the engine interface's nam
 class TantivyReader:
     """A tantivy searcher over one generation; tantivy searchers are safe to share between threads."""
 
+    @_without_panics
     def __init__(self, path: Path):
         self.searcher = tantivy.Index.open(str(path)).searcher()
         self._universes: dict[tuple[str, int], np.ndarray] = {}
 
+    @_without_panics
     def doc_count(self) -> int:
         return self.searcher.num_docs
 
+    @_without_panics
     def doc_frequency(self, field: str, term: str) -> int:
         return self.searcher.doc_freq(field, term)
 
+    @_without_panics
     def mask(self, query, rows: int, universe=None) -> np.ndarray:
         """Materializing a match set costs per match (Python objects), so when most documents of the
         universe match, the ones that do not are collected instead."""
@@ -250,6 +274,7 @@ class TantivyReader:
         found = np.asarray(self.searcher.fast_field_values("row", addresses) if addresses else [], dtype=np.int64)
         return found[found < rows]
 
+    @_without_panics
     def top(self, query, limit: int, *, allowed: np.ndarray | None = None, within=None) -> list[tuple[int, float]]:
         if within is not None:
             query = all_of([query, within])
@@ -260,6 +285,7 @@ class TantivyReader:
             found = [(row, score) for row, score in found if row < len(allowed) and allowed[row]]
         return found
 
+    @_without_panics
     def stored(self, rows: list[int]) -> list[dict]:
         if not rows:
             return []
@@ -269,6 +295,7 @@ class TantivyReader:
         by_row = dict(zip(self.searcher.fast_field_values("row", addresses), addresses))
         return [self._fields(by_row[row]) for row in wanted]
 
+    @_without_panics
     def find(self, kind: str, field: str, value: str) -> tuple[int, dict] | None:
         hits = self.searcher.search(all_of([term("kind", kind), term(field, value)]), limit=1, count=False).hits
         if not hits:

@@ -6,7 +6,9 @@ which `passage_values` reads when a generation is sealed.
 
 from __future__ import annotations
 
+import gc
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -179,8 +181,20 @@ def _unphrased(query):
 # Reading
 
 
+class WhooshUnreadable(RuntimeError):
+    """Whoosh could not open a generation (a damaged table of contents or segment, say)."""
+
+
 def open(path: Path) -> WhooshReader:  # noqa: A001 (the engine interface's name)
-    return WhooshReader(path)
+    # Whoosh leaves the file it failed on open; it is closed here, with its ResourceWarning, not later
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return WhooshReader(path)
+        except Exception as error:  # noqa: BLE001 - any failure to read a damaged file
+            failure = f"{type(error).__name__}: {error}"
+        gc.collect()
+    raise WhooshUnreadable(f"Whoosh cannot open {path.name} ({failure})")
 
 
 class WhooshReader:
