@@ -349,7 +349,8 @@ def status(index_dir: Path) -> None:
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
     if state.retry:
         click.echo(f"to retry:    {len(state.retry)} files (the next kb index reads them again)")
-    _print_dwc_checks(index_dir)
+    if not state.problems:
+        _print_dwc_checks(index_dir)
     if state.problems:
         click.echo("integrity:   DAMAGED")
         for problem in state.problems:

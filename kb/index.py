@@ -25,6 +25,7 @@ import json
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -394,7 +395,10 @@ def dwc_check_counts(index_dir: Path) -> dict[str, int]:
     """Passages of the published generation per kb.dwc check value (agrees, category differs, ...): how the
     parser's tags compare with the DWC's own rows. Empty when no letter came with the DWC's row."""
     name = current_generation(index_dir)
-    return facet_totals(index_dir / name, "dwc_check") if name else {}
+    try:
+        return facet_totals(index_dir / name, "dwc_check") if name else {}
+    except (OSError, ValueError, zipfile.BadZipFile):  # damage is kb verify's to name, not this count's
+        return {}
 
 
 def open_published(index_dir: Path) -> tuple[str, Reader]:
