@@ -284,8 +284,9 @@ def format_report(report: RunReport, index_dir: Path) -> str:
     rate = f", {report.files / report.seconds:,.0f} files/s" if report.seconds >= 1 and report.files else ""
     if report.interrupted:
         stopped = "Ctrl-C" if report.interrupted == "SIGINT" else "SIGTERM"
-        kept = f"published {report.generation}" if report.generation else "nothing new to publish"
-        head = (f"Stopped by {stopped} after {report.files:,} files ({kept}); run the same command to go on "
+        kept = (f"kept {counts['indexed']:,} letters in {report.generation}" if report.generation
+                else "nothing new to keep")
+        head = (f"Stopped by {stopped} after {report.files:,} files: {kept}; run the same command to go on "
                 f"({report.seconds:.1f} s{rate})")
     elif report.changed and report.generation:
         head = f"Published {report.generation} in {index_dir} ({report.files:,} files in {report.seconds:.1f} s{rate})"

@@ -173,7 +173,7 @@ def _worker(connection: Connection, memory_mb: int, timeout: float, store: Path 
 class _Job:
     number: int
     argument: object  # a path, or a StoredLetter
-    failures: tuple[str, ...] = ()  # why earlier attempts failed (a worker died)
+    deaths: tuple[int | None, ...] = ()  # the exit codes of the workers that died reading it
 
 
 @dataclass
@@ -309,21 +309,24 @@ class WorkerPool:
         return number, parsed
 
     def _died(self, worker: _Worker, job: _Job, queue: deque[_Job]) -> tuple[int, Parsed] | None:
-        """The worker died in the middle of `job`: try the file once more in a fresh worker, then blame it."""
+        """The worker died in the middle of `job`: try the file once more in a fresh worker, then blame it
+        (but for two kills, which may have come from outside: the next run reads it again)."""
         self._retire(worker, kill=False)
-        shown = _label(job.argument)
+        shown, path = _label(job.argument), _path(job.argument)
         code = worker.process.exitcode
         if code == -signal.SIGXCPU:
-            return job.number, Parsed(job.argument, code=TIMEOUT,
-                                      reason=f"{shown} took more than {self.timeout:g} s of processor time to "
-                                             "read; it was skipped.")
-        failures = (*job.failures, _death(code, self.memory_mb))
-        if len(failures) < 2:
-            queue.appendleft(_Job(job.number, job.argument, failures))
+            return job.number, Parsed(path, code=TIMEOUT, reason=f"{shown} took more than {self.timeout:g} s of "
+                                                                 "processor time to read; it was skipped.")
+        deaths = (*job.deaths, code)
+        if len(deaths) < 2:
+            queue.appendleft(_Job(job.number, job.argument, deaths))
             return None
-        return job.number, Parsed(job.argument, code=CRASHED,
-                                  reason=f"{shown} crashed the reader twice ({'; then '.join(failures)}); "
-                                         "it was skipped.")
+        said = "; then ".join(_death(death, self.memory_mb) for death in deaths)
+        if all(death == -signal.SIGKILL for death in deaths):
+            return job.number, Parsed(path, code=RETRY, reason=f"{shown}: its reader was killed twice ({said}); "
+                                                               "the next run reads it again.")
+        return job.number, Parsed(path, code=CRASHED, reason=f"{shown} crashed the reader twice ({said}); "
+                                                             "it was skipped.")
 
     def _overrun(self, worker: _Worker) -> tuple[int, Parsed]:
         """Past the wall-clock guard without using up its processor time: blocked or starved, not the
@@ -331,7 +334,7 @@ class WorkerPool:
         job = worker.job
         self._retire(worker, kill=True)
         return job.number, Parsed(
-            job.argument, code=RETRY,
+            _path(job.argument), code=RETRY,
             reason=f"{_label(job.argument)} did not finish within {self.wall_timeout:g} s while using "
                    "less than its processor time (the machine was busy or the file could not be read); "
                    "the next run reads it again.")

@@ -227,3 +227,36 @@ def test_an_interrupted_rebuild_goes_on_and_is_swapped_in_whole(tmp_path):
     assert not staging.exists()
     with Ledger(index_dir) as ledger:  # the index's ledger is the rebuild's: the old letters are gone from it
         assert ledger.totals()[0] == len(made) and not any(path.startswith(str(old)) for path in ledger.files())
+
+
+@pytest.mark.slow
+def test_kills_and_interruptions_of_a_long_run_lose_at_most_the_last_checkpoint_interval(tmp_path):
+    """kill -9 and Ctrl-C, alternately, at 20 random moments of a 20,000-letter run, each followed by the
+    same command: in the end every letter is indexed exactly once, and at each stop the newest published
+    checkpoint was at most one interval (plus the time to write it) old."""
+    import random
+
+    letters = tmp_path / "letters"
+    made = write_letters(letters, 20_000, seed=31)
+    index_dir = tmp_path / "index"
+    interval = 10.0  # --checkpoint-seconds: the most a stop may lose (60 by default)
+    command = [sys.executable, "-m", "kb", "index", str(letters), "--index-dir", str(index_dir), "--jobs", "2",
+               "--checkpoint-seconds", str(interval)]
+    rng = random.Random(20261206)
+    for stop in range(20):
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                   start_new_session=True)
+        time.sleep(rng.uniform(2.0, 4 * interval))
+        if process.poll() is not None:
+            break  # everything is indexed
+        stopped_at = time.time()
+        os.killpg(process.pid, signal.SIGKILL if stop % 2 == 0 else signal.SIGINT)
+        process.wait(timeout=600)
+        if (index_dir / "CURRENT").exists():
+            check_consistent(index_dir)
+            published_at = (index_dir / "CURRENT").stat().st_mtime
+            writing = 3 * interval  # a checkpoint is written while the next one's work goes on
+            assert stopped_at - published_at <= interval + writing, "more than an interval of work was lost"
+    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    assert final.returncode == 0, final.stderr
+    assert check_consistent(index_dir)[0] == len(made)
