@@ -394,13 +394,14 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
     thread, a checkpoint published at every `checkpoint` changed letters or `checkpoint_seconds`."""
     started = time.monotonic()
     run_id = ledger.next_run_id()
-    decisions = Decisions(ledger, replace=replace, parser=parser_version(), repairing=repairing)
+    version = parser_version()
+    decisions = Decisions(ledger, replace=replace, parser=version, repairing=repairing)
     report = RunReport(run_id, tally=decisions.tally, engine=engine)
     expected = total() if total else 0
     done = 0
     if progress:
         progress(0, expected)
-    writer = GenerationWriter(target, engine, run_id, now())
+    writer = GenerationWriter(target, engine, run_id, now(), parser=version)
     last_checkpoint = time.monotonic()
 
     def checkpoint_now(state: str | None = None) -> None:

@@ -358,3 +358,16 @@ def test_reparse_reads_the_stored_texts_only_and_changes_nothing_with_the_same_p
     assert all(after[key]["data"] == before[key]["data"] for key in before)
     again = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
     assert "indexed     0" in again.output  # incremental: what was parsed again is not parsed again
+
+
+def test_a_file_no_parser_could_read_is_read_again_by_a_new_parser(tmp_path, monkeypatch):
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    (letters / "odd.txt").write_text("Dear adjuster, please find the records attached. " * 20, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert index_paths([letters], index_dir, jobs=1).counts["rejected"] == 1
+    assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1  # the same parser: not again
+    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    again = index_paths([letters], index_dir, jobs=1)
+    assert again.counts["rejected"] == 1 and again.counts["unchanged"] == 0  # read again (and still not a letter)
+    assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1
