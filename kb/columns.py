@@ -23,7 +23,8 @@ COLUMNS_FILE = "columns.npz"
 
 # The multi-valued facets kept in columns, by the index field they come from.
 MULTI = ("drug", "product", "unresolved", "drug_class", "category", "subcategory", "decision", "guideline",
-         "guideline_ca", "guideline_reviewer", "guideline_source", "specialty", "state", "divergent")
+         "guideline_ca", "guideline_reviewer", "guideline_source", "specialty", "state", "divergent",
+         "dwc_category", "dwc_decision", "dwc_check")
 
 
 @dataclass(frozen=True)
@@ -145,6 +146,15 @@ class Columns:
             facets[name] = Facet(arrays[f"{name}.values"], indptr, arrays[f"{name}.indices"],
                                  _entry_rows(indptr))
         return cls(arrays["passage"], arrays["year"], arrays["day"], facets)
+
+
+def facet_totals(directory: Path, name: str) -> dict[str, int]:
+    """How many passages hold each value of one facet, read from a saved generation's columns alone."""
+    with np.load(directory / COLUMNS_FILE, allow_pickle=False) as data:
+        if f"{name}.values" not in data.files:
+            return {}
+        values, indices = data[f"{name}.values"], data[f"{name}.indices"]
+    return dict(zip(values.tolist(), np.bincount(indices, minlength=len(values)).tolist()))
 
 
 def _entry_rows(indptr: np.ndarray) -> np.ndarray:

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from kb.extract import ExtractError, extract_bytes, printable_path, read_letter_file
+from kb.extract import ExtractError, extract_bytes, printable_path, read_dwc_record, read_letter_file
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
 from kb.store import original_path, read_stored_text, store_original, store_text
@@ -61,6 +61,7 @@ class Parsed:
     letter: Letter | None = None
     code: str | None = None  # rejection code, when letter is None
     reason: str | None = None
+    dwc: dict | None = None  # the DWC's search row kept beside the file (kb.extract.read_dwc_record)
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ def parse_file(path: str, store: Path | None = None) -> Parsed:
             store_text(store, extracted.sha256, extracted.text)
             if extracted.kind == "pdf":
                 store_original(store, extracted.sha256, data)
-        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter)
+        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter,
+                      dwc=read_dwc_record(path))
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
     except ParseError as error:
@@ -111,7 +113,7 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
             parsed = Parsed(stored.path, code="text-not-stored",
                             reason=f"{shown} cannot be parsed again: its text was not stored and the file has "
                                    "changed since it was indexed; index the file again.")
-        return replace(parsed, path=stored.path)
+        return replace(parsed, path=stored.path, dwc=read_dwc_record(stored.path))
     try:
         letter = parse_letter(text)
     except ParseError as error:
@@ -119,7 +121,8 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
     except Exception as error:  # as in parse_file: a parser bug must not stop the batch
         return Parsed(stored.path, code="internal-error",
                       reason=f"{shown} could not be processed: {type(error).__name__}: {error}")
-    return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter)
+    return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter,
+                  dwc=read_dwc_record(stored.path))
 
 
 def _answer(task: Callable, argument, store: Path | None) -> Parsed:

@@ -47,6 +47,12 @@ FIELDS = {
     "case": "case",
     "heading": "heading",
     "rationale": "rationale",
+    # the DWC's own rows (kb fetch): its category or "Category / Subcategory", subcategory, decision, and how
+    # the tags here compare with them ("category differs")
+    "dwc_category": "dwc_category",
+    "dwc_subcategory": "dwc_subcategory",
+    "dwc_decision": "dwc_decision",
+    "dwc": "dwc",
 }
 TEXT_FIELDS = ("heading", "rationale")
 

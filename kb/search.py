@@ -42,9 +42,13 @@ EPOCH = date(1970, 1, 1)
 _INDEX_FIELD = {"drug": "drug", "product": "product", "class": "drug_class", "category": "category", "subcategory": "subcategory",
                 "decision": "decision", "guideline": "guideline", "reviewer_guideline": "guideline_reviewer",
                 "ca_guideline": "guideline_ca", "source": "guideline_source",
-                "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number"}
+                "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number",
+                "dwc_category": "dwc_category", "dwc_subcategory": "dwc_subcategory", "dwc_decision": "dwc_decision",
+                "dwc": "dwc_check"}
 _SOURCE_LABELS = {"None": "No evidence cited"}
 _DIVERGENT_LABELS = {"differ": "Different guidelines", "same": "The same guidelines"}
+_DWC_CHECK_LABELS = {"agrees": "Agree", "category differs": "Category differs", "decision differs": "Decision differs",
+                     "no single DWC row": "No single DWC row"}
 
 # --------------------------------------------------------------------------------------------
 # Results
@@ -713,4 +717,6 @@ def facet_label(spec: FacetSpec, value: str) -> str:
         return _SOURCE_LABELS.get(value, value)
     if spec.name == "divergent":
         return _DIVERGENT_LABELS.get(value, value)
+    if spec.name == "dwc":
+        return _DWC_CHECK_LABELS.get(value, value)
     return value

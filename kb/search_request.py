@@ -46,6 +46,10 @@ FACETS = (
     FacetSpec("divergent", "Guidelines of the two sides", "divergent", "divergent"),
     FacetSpec("specialty", "Reviewer specialty", "specialty", "specialty"),
     FacetSpec("year", "Decision year", "year", "year"),
+    # the DWC's own rows (kb fetch's sidecars): its category for the item, and how the tags here compare
+    FacetSpec("dwc_category", "DWC category", "dwc_category", "dwc_category"),
+    FacetSpec("dwc", "Tags against the DWC's", "dwc_check", "dwc"),
+    FacetSpec("dwc_decision", "DWC decision", "dwc_decision", "dwc_decision", shown=False),
 )
 FACET_BY_NAME = {spec.name: spec for spec in FACETS}
 # kb.query field -> index field for Filter nodes

@@ -27,7 +27,8 @@ WRITER_HEAP = 256_000_000  # split between the writer's threads; more means fewe
 
 _KEYS = ("kind", "passage_id", "letter_id", "case_number", "decision", "category", "subcategory", "divergent")
 _MULTI = ("drug", "product", "unresolved", "drug_class", "brand", "guideline_ca", "guideline_reviewer", "guideline",
-          "guideline_source", "specialty", "state")  # comma-separated in the documents: one term per value here
+          "guideline_source", "specialty", "state", "dwc_category", "dwc_subcategory", "dwc_decision", "dwc_check")
+# comma-separated in the documents: one term per value here
 _TEXT = ("heading", "rationale")
 
 
