@@ -262,7 +262,7 @@ def _walk(folder: str, roots: list[str], seen: set[str], visited: set[tuple[int,
         elif _looks_like_letter(entry.name):
             if path not in seen:
                 yield _file_entry(path)
-        else:
+        elif not entry.name.endswith(DWC_SIDECAR_SUFFIX):  # a letter's DWC row is part of the letter
             yield Entry(path, ignored=True)
 
 

@@ -35,7 +35,7 @@ from pathlib import Path
 from kb.extract import ExtractError, extract_bytes, printable_path, read_dwc_record, read_letter_file
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
-from kb.store import original_path, read_stored_text, store_original, store_text
+from kb.store import original_path, read_stored_dwc, read_stored_text, store_dwc, store_original, store_text
 
 DEFAULT_TIMEOUT = 60.0  # seconds of processor time per file; real letters take milliseconds
 DEFAULT_MEMORY_MB = 1536  # address space per worker; PDFium plus Python need a few hundred MB
@@ -84,12 +84,14 @@ def parse_file(path: str, store: Path | None = None) -> Parsed:
         data = read_letter_file(path)
         extracted = extract_bytes(data, path)
         letter = parse_letter(extracted.text)
+        dwc = read_dwc_record(path)
         if store is not None:
             store_text(store, extracted.sha256, extracted.text)
             if extracted.kind == "pdf":
                 store_original(store, extracted.sha256, data)
-        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter,
-                      dwc=read_dwc_record(path))
+            if dwc is not None:
+                store_dwc(store, extracted.sha256, dwc)
+        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter, dwc=dwc)
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
     except ParseError as error:
@@ -113,7 +115,7 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
             parsed = Parsed(stored.path, code="text-not-stored",
                             reason=f"{shown} cannot be parsed again: its text was not stored and the file has "
                                    "changed since it was indexed; index the file again.")
-        return replace(parsed, path=stored.path, dwc=read_dwc_record(stored.path))
+        return replace(parsed, path=stored.path, dwc=_dwc_of(stored, store))
     try:
         letter = parse_letter(text)
     except ParseError as error:
@@ -122,7 +124,15 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
         return Parsed(stored.path, code="internal-error",
                       reason=f"{shown} could not be processed: {type(error).__name__}: {error}")
     return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter,
-                  dwc=read_dwc_record(stored.path))
+                  dwc=_dwc_of(stored, store))
+
+
+def _dwc_of(stored: StoredLetter, store: Path | None) -> dict | None:
+    """The DWC's row beside the letter's file as it is now, else as it was stored when the file was read."""
+    record = read_dwc_record(stored.path)
+    if record is None and store is not None:
+        record = read_stored_dwc(store, stored.sha256)
+    return record
 
 
 def _answer(task: Callable, argument, store: Path | None) -> Parsed:

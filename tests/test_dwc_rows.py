@@ -204,3 +204,19 @@ def test_real_letters_fetched_with_their_rows_index_with_them(tmp_path: Path, le
     assert sum(counts.get(check, 0) for check in (AGREES, CATEGORY_DIFFERS, NO_SINGLE_ROW)) >= items
     assert counts.get(DECISION_DIFFERS, 0) == 0  # the fake takes its decisions from the letters' own
     assert dwc.CHECKS == (AGREES, CATEGORY_DIFFERS, DECISION_DIFFERS, NO_SINGLE_ROW)
+
+
+def test_the_dwc_rows_survive_a_repair_without_the_letter_files(fetched: Path, tmp_path: Path):
+    """The index keeps each letter's DWC row with its text (kb.store): parsing again from what it stored
+    needs neither the letters nor their sidecars."""
+    import shutil
+
+    from kb.ingest import repair_index
+
+    letters = tmp_path / "letters"
+    shutil.copytree(fetched, letters)
+    index_dir = build_index([letters], tmp_path / "index")
+    before = dwc_check_counts(index_dir)
+    shutil.rmtree(letters)
+    repair_index(index_dir, jobs=1)
+    assert dwc_check_counts(index_dir) == before and sum(before.values()) > 0
