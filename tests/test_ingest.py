@@ -348,7 +348,7 @@ def test_reparse_reads_the_stored_texts_only_and_changes_nothing_with_the_same_p
     shutil.rmtree(index_dir / "originals")
     nothing = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
     assert nothing.exit_code == 0 and "indexed     0" in nothing.output  # the same parser read them all
-    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    monkeypatch.setattr("kb.pool.parser_version", lambda: "a-new-parser")
     status = CliRunner().invoke(main, ["status", "--index-dir", str(index_dir)])
     assert "12 letters were read by an older version of the parser" in status.output
     result = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
@@ -368,7 +368,7 @@ def test_a_file_no_parser_could_read_is_read_again_by_a_new_parser(tmp_path, mon
     index_dir = tmp_path / "index"
     assert index_paths([letters], index_dir, jobs=1).counts["rejected"] == 1
     assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1  # the same parser: not again
-    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    monkeypatch.setattr("kb.pool.parser_version", lambda: "a-new-parser")
     again = index_paths([letters], index_dir, jobs=1)
     assert again.counts["rejected"] == 1 and again.counts["unchanged"] == 0  # read again (and still not a letter)
     assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1
@@ -401,7 +401,7 @@ def test_a_whoosh_index_past_the_size_it_serves_well_says_how_to_switch(tmp_path
         pytest.skip("the warning is Whoosh's")
     letters = tmp_path / "letters"
     write_letters(letters, 30, seed=41)
-    monkeypatch.setattr("kb.ingest.WHOOSH_SLOW_PASSAGES", 10)
+    monkeypatch.setattr("kb.health.WHOOSH_SLOW_PASSAGES", 10)
     monkeypatch.setattr("kb.cli.WHOOSH_SLOW_PASSAGES", 10)
     index_dir = tmp_path / "index"
     indexed = CliRunner().invoke(main, ["index", str(letters), "--index-dir", str(index_dir)])
