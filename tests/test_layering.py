@@ -10,7 +10,8 @@ import ast
 from pathlib import Path
 
 KB = Path(__file__).resolve().parents[1] / "kb"
-PARSING = {"models", "letters", "drugs", "guidelines", "treatments", "records", "synth"}
+PARSING = {"models", "letters", "drugs", "guidelines", "treatments", "records", "synth", "phrases", "regions", "bands",
+           "diagnoses", "reasons", "wording", "why"}
 ALLOWED = {
     "flask": {"web"},
     "werkzeug": {"web"},
