@@ -70,6 +70,14 @@ def _entry(row: dict) -> DiagnosisEntry:
 
 
 DIAGNOSES: tuple[DiagnosisEntry, ...] = tuple(_entry(row) for row in DATA["diagnoses"])
+# Head nouns: one scan of a sentence says which terms can match in it (those whose patterns hold a head
+# the sentence holds, and those whose patterns hold none).
+_HEADS = re.compile("|".join(sorted(DATA["heads"]["words"], key=len, reverse=True)), re.I)
+_HEAD_PATTERNS = [(head, re.compile(head + r"\Z", re.I)) for head in DATA["heads"]["words"]]
+_TERMS_WITH: dict[str, tuple[DiagnosisEntry, ...]] = {
+    head: tuple(e for e in DIAGNOSES if head in e.pattern.pattern.lower()) for head in DATA["heads"]["words"]
+}
+_ALWAYS = tuple(e for e in DIAGNOSES if not any(head in e.pattern.pattern.lower() for head in DATA["heads"]["words"]))
 DIAGNOSIS_LABELS = {entry.id: entry.label for entry in DIAGNOSES}
 _UNCERTAIN = compile_phrases(DATA["uncertain"]["phrases"])
 _CLAUSE_START = re.compile(r"[;:(]|\b(?:but|however)\b", re.I)
@@ -85,10 +93,21 @@ def _uncertain(text: str, start: int) -> bool:
     return _UNCERTAIN.search(clause, cut) is not None
 
 
-def find_diagnoses(text: str, offset: int = 0) -> list[Diagnosis]:
-    """Every canonical diagnosis of `text` (one sentence) in order, a term inside a longer one's match dropped."""
+def _candidates(text: str) -> list[DiagnosisEntry]:
+    found = {m.group().lower() for m in _HEADS.finditer(text)}
+    heads = {head for head, pattern in _HEAD_PATTERNS for word in found if pattern.match(word)}
+    chosen = {id(e): e for head in heads for e in _TERMS_WITH[head]}
+    chosen.update((id(e), e) for e in _ALWAYS)
+    return [e for e in DIAGNOSES if id(e) in chosen]
+
+
+def find_diagnoses(text: str, offset: int = 0, prefilter: bool = True) -> list[Diagnosis]:
+    """Every canonical diagnosis of `text` (one sentence) in order, a term inside a longer one's match dropped.
+
+    `prefilter=False` tries every term, ignoring the head nouns (the tests compare).
+    """
     found = []
-    for entry in DIAGNOSES:
+    for entry in _candidates(text) if prefilter else DIAGNOSES:
         for match in entry.pattern.finditer(text):
             if not _uncertain(text, match.start()):
                 found.append((match.start(), match.end(), entry, match.group()))
@@ -105,9 +124,11 @@ def letter_diagnoses(letter: Letter) -> list[Diagnosis]:
         return []
     text = letter.summary_span.of(letter.text)
     offset = letter.summary_span.start
-    found_in = [(s, find_diagnoses(s.of(text), offset + s.start)) for s in sentence_spans(text)]
-    stated = [d for s, found in found_in if is_diagnosis_sentence(s.of(text)) for d in found]
-    found = stated or [d for _, found in found_in for d in found]
+    sentences = sentence_spans(text)
+    stating = [s for s in sentences if is_diagnosis_sentence(s.of(text))]
+    found = [d for s in stating for d in find_diagnoses(s.of(text), offset + s.start)]
+    if not found:
+        found = [d for s in sentences if s not in stating for d in find_diagnoses(s.of(text), offset + s.start)]
     first: dict[str, Diagnosis] = {}
     for diagnosis in found:
         first.setdefault(diagnosis.id, diagnosis)

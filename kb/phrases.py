@@ -22,17 +22,38 @@ def phrase_regex(phrase: str) -> str:
     return r"\s+".join(phrase.split(" "))
 
 
+_PLAIN_START = re.compile(r"[A-Za-z0-9](?![?*+{])")
+
+
 def compile_phrases(phrases: Iterable[str], flags: int = re.IGNORECASE) -> re.Pattern[str]:
     """All phrases as one alternation at word edges, phrases of more words tried first.
 
     Python's alternation takes the first alternative that matches at a position, so "neck and upper back"
     must come before "neck" for the longer phrase to win; ordering by word count, then length, does it.
     Word edges are lookarounds rather than \\b so a phrase may start or end with a digit or a hyphen.
+
+    Python's engine tries every alternative at every word start, so phrases that begin with a plain letter
+    or digit are grouped under that first character ("[nN](?:eck and upper back|eck)"): a position then
+    costs one test per first character instead of one per phrase. The order within a group is kept, and
+    phrases that begin with a regular-expression construct are tried before the groups.
     """
     ordered = sorted(dict.fromkeys(phrases), key=lambda p: (-len(p.split(" ")), -len(p)))
     if not ordered:
         return re.compile(r"(?!)")
-    body = "|".join(phrase_regex(p) for p in ordered)
+    groups: dict[str, list[str]] = {}
+    others: list[str] = []
+    for phrase in ordered:
+        regex = phrase_regex(phrase)
+        if _PLAIN_START.match(regex) and regex[1:2] not in ("|", ")", ""):
+            groups.setdefault(regex[0].lower(), []).append(regex[1:])
+        else:
+            others.append(regex)
+    folded = bool(flags & re.IGNORECASE)
+    dispatched = [
+        ("[" + first + first.upper() + "]" if folded and first.isalpha() else re.escape(first)) + "(?:" + "|".join(rests) + ")"
+        for first, rests in groups.items()
+    ]
+    body = "|".join(others + dispatched)
     return re.compile(r"(?<![\w-])(?:" + body + r")(?![\w])", flags)
 
 

@@ -38,11 +38,13 @@ class ReasonEntry:
     decision: str  # "Upheld" | "Overturned"
     kind: str  # FINDING: only in sentences about the case; ANY: also in sentences stating a guideline
     pattern: re.Pattern[str]
+    after_negation: tuple[tuple[re.Pattern[str], int], ...]  # (objects, within): count only after a negation
     exclude: re.Pattern[str] | None
     negated_by: re.Pattern[str] | None
     negation_window: int  # characters before a match where a negation undoes it
     negation_inside: bool  # a negation inside the match undoes it too ("with no documented improvement")
     residual: bool  # counts only where its phrase overlaps no more specific reason's match
+    keywords: tuple[str, ...]  # words every match contains (regex phrases): sentences without one are skipped
     examples: tuple[str, ...]
     counterexamples: tuple[str, ...]
 
@@ -57,6 +59,13 @@ class Reason:
     span: Span  # of the sentence, in the text the rationale was given as (shifted by the caller's offset)
 
 
+def _negated_groups(rows: list[dict]) -> list[tuple[re.Pattern[str], int]]:
+    by_window: dict[int, list[str]] = {}
+    for row in rows:
+        by_window.setdefault(row["within"], []).append(row["after_negation"])
+    return [(compile_phrases(objects), within) for within, objects in sorted(by_window.items())]
+
+
 def _entry(row: dict) -> ReasonEntry:
     return ReasonEntry(
         id=row["id"],
@@ -64,26 +73,56 @@ def _entry(row: dict) -> ReasonEntry:
         decision=row["decision"],
         kind=row["kind"],
         pattern=compile_phrases(row["phrases"]),
+        after_negation=tuple(_negated_groups(row.get("after_negation", ()))),
         exclude=compile_phrases(row["exclude"]) if row.get("exclude") else None,
         negated_by=compile_phrases(row["negated_by"]["phrases"]) if row.get("negated_by") else None,
         negation_window=row["negated_by"]["window"] if row.get("negated_by") else 0,
         negation_inside=row["negated_by"]["inside"] if row.get("negated_by") else False,
         residual=row.get("residual", False),
+        keywords=tuple(row.get("keywords", ())),
         examples=tuple(row["examples"]),
         counterexamples=tuple(row["counterexamples"]),
     )
 
 
+NEGATION = compile_phrases([DATA["negation"]])
 REASONS: tuple[ReasonEntry, ...] = tuple(_entry(row) for row in DATA["reasons"])
+
+
+class _KeywordIndex:
+    """One scan of a sentence tells which reasons may match in it (those whose keywords it holds)."""
+
+    def __init__(self, entries: tuple[ReasonEntry, ...]):
+        self.always = frozenset(e.id for e in entries if not e.keywords)
+        keywords = sorted({k for e in entries for k in e.keywords})
+        self.scan = compile_phrases(keywords)
+        self.each = [(re.compile(compile_phrases([k]).pattern + r"\Z", re.I), frozenset(e.id for e in entries if k in e.keywords))
+                     for k in keywords]
+        self.cache: dict[str, frozenset[str]] = {}
+
+    def reasons_in(self, sentence: str) -> set[str]:
+        found = set(self.always)
+        for match in self.scan.finditer(sentence):
+            word = " ".join(match.group().lower().split())
+            ids = self.cache.get(word)
+            if ids is None:
+                ids = frozenset().union(*(owners for pattern, owners in self.each if pattern.match(word)))
+                if len(self.cache) < 10_000:
+                    self.cache[word] = ids
+            found |= ids
+        return found
+
+
+_KEYWORDS = _KeywordIndex(REASONS)
 REASON_LABELS = {entry.id: entry.label for entry in REASONS}
 REASONS_BY_DECISION = {decision: tuple(e for e in REASONS if e.decision == decision) for decision in ("Upheld", "Overturned")}
-_GUIDELINE_CUES = re.compile("|".join(f"(?:{p})" for p in DATA["sentence_kinds"]["guideline"]).replace(" ", r"\s+"), re.I)
+_GUIDELINE_CUES = compile_phrases(DATA["sentence_kinds"]["guideline"])
 _FINDING_CUES = compile_phrases(DATA["sentence_kinds"]["finding"])
 
 
 def states_guideline(sentence: str) -> bool:
     """A sentence that reports what a guideline says, and says nothing of this case."""
-    return _GUIDELINE_CUES.search(sentence) is not None and _FINDING_CUES.search(sentence) is None
+    return _FINDING_CUES.search(sentence) is None and _GUIDELINE_CUES.search(sentence) is not None
 
 
 _QUOTES = re.compile("[\"\u201c\u201d]")
@@ -112,32 +151,58 @@ def quoted_intervals(rationale: str, spans: list[Span]) -> list[tuple[int, int]]
     return intervals
 
 
-def _counts(entry: ReasonEntry, sentence: str, match: re.Match[str]) -> bool:
+def _counts(entry: ReasonEntry, sentence: str, start: int, end: int) -> bool:
     if entry.exclude is not None:
         for excluded in entry.exclude.finditer(sentence):
-            if excluded.start() < match.end() and match.start() < excluded.end():
+            if excluded.start() < end and start < excluded.end():
                 return False
     if entry.negated_by is not None:
-        clause_start = max((m.end() for m in _CLAUSE_START.finditer(sentence, 0, match.start())), default=0)
-        start = max(clause_start, match.start() - entry.negation_window)
-        if entry.negated_by.search(sentence, start, match.end() if entry.negation_inside else match.start()):
+        clause_start = max((m.end() for m in _CLAUSE_START.finditer(sentence, 0, start)), default=0)
+        if entry.negated_by.search(sentence, max(clause_start, start - entry.negation_window),
+                                   end if entry.negation_inside else start):
             return False
     return True
 
 
+_STOP = re.compile(r"[.;]")
+
+
+def _nearest_negation(sentence: str, start: int, within: int) -> int | None:
+    """Where the negation nearest before `start` begins (within `within` characters, no stop between)."""
+    lo = max(0, start - within)
+    stop = None
+    for stop in _STOP.finditer(sentence, lo, start):
+        pass
+    if stop is not None:
+        lo = stop.end()
+    found = None
+    for found in NEGATION.finditer(sentence, lo, start):
+        pass
+    return found.start() if found is not None else None
+
+
 def _matches(entry: ReasonEntry, sentence: str, quoted: list[tuple[int, int]] = ()) -> list[tuple[int, int]]:
     """Spans of the entry's phrases that count in a sentence; a finding inside a quotation does not."""
+    spans = [m.span() for m in entry.pattern.finditer(sentence)]
+    for objects, within in entry.after_negation:
+        for match in objects.finditer(sentence):
+            negation = _nearest_negation(sentence, match.start(), within)
+            if negation is not None:
+                spans.append((negation, match.end()))
     found = []
-    for match in entry.pattern.finditer(sentence):
-        if entry.kind == FINDING and any(a <= match.start() < b for a, b in quoted):
+    for start, end in spans:
+        if entry.kind == FINDING and any(a <= start < b for a, b in quoted):
             continue
-        if _counts(entry, sentence, match):
-            found.append(match.span())
+        if _counts(entry, sentence, start, end):
+            found.append((start, end))
     return found
 
 
-def find_reasons(rationale: str, decision: str, offset: int = 0) -> list[Reason]:
-    """The reasons a rationale gives for its decision, in taxonomy order, each with its first sentence."""
+def find_reasons(rationale: str, decision: str, offset: int = 0, prefilter: bool = True) -> list[Reason]:
+    """The reasons a rationale gives for its decision, in taxonomy order, each with its first sentence.
+
+    `prefilter=False` tries every reason on every sentence, ignoring the keywords (the tests compare).
+    """
     entries = REASONS_BY_DECISION.get(decision, ())
     first: dict[str, Reason] = {}
     spans = sentence_spans(rationale)
@@ -145,12 +210,19 @@ def find_reasons(rationale: str, decision: str, offset: int = 0) -> list[Reason]
     for span in spans:
         text = span.of(rationale)
         quoted = [(a - span.start, b - span.start) for a, b in quotations if a < span.end and span.start < b]
-        is_guideline = states_guideline(text) or any(a <= 0 and span.end - span.start <= b for a, b in quoted)
+        possible = _KEYWORDS.reasons_in(text) if prefilter else None
+        candidates = [e for e in entries if possible is None or e.id in possible]
+        if not candidates:
+            continue
+        is_guideline = None  # decided once, and only when a finding reason is a candidate
         specific: list[tuple[int, int]] = []
         residual: list[ReasonEntry] = []
-        for entry in entries:
-            if entry.kind == FINDING and is_guideline:
-                continue
+        for entry in candidates:
+            if entry.kind == FINDING:
+                if is_guideline is None:
+                    is_guideline = any(a <= 0 and span.end - span.start <= b for a, b in quoted) or states_guideline(text)
+                if is_guideline:
+                    continue
             if entry.residual:
                 residual.append(entry)
                 continue

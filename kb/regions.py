@@ -168,38 +168,64 @@ def is_surgical_context(heading: str) -> bool:
 # The case summary
 
 
-@dataclass(frozen=True)
 class SummaryRegions:
-    """The regions of a case summary: from its diagnosis sentences, and from all of it."""
+    """The regions of a case summary: from its diagnosis sentences, else from all of it.
 
-    diagnosed: tuple[RegionMention, ...]
-    mentioned: tuple[RegionMention, ...]
+    Computed lazily: most items name their region in the heading and never ask.
+    """
+
+    def __init__(self, letter: Letter):
+        self._letter = letter
+        self._sentences: list[Span] | None = None
+        self._diagnosed: list[RegionMention] | None = None
+        self._mentioned: list[RegionMention] | None = None
+
+    def _text(self) -> str:
+        span = self._letter.summary_span
+        return span.of(self._letter.text) if span else ""
+
+    def _all_sentences(self) -> list[Span]:
+        if self._sentences is None:
+            self._sentences = sentence_spans(self._text())
+        return self._sentences
+
+    def _found(self, diagnosis_sentences: bool) -> list[RegionMention]:
+        text, start = self._text(), self._letter.summary_span.start if self._letter.summary_span else 0
+        found: list[RegionMention] = []
+        for sentence in self._all_sentences():
+            words = sentence.of(text)
+            if diagnosis_sentences and not is_diagnosis_sentence(words):
+                continue
+            mentions = find_regions(words, start + sentence.start)
+            if not mentions:
+                continue
+            negated = _NEGATION_CUES.search(words)
+            found += [m for m in mentions if negated is None or m.span.start < start + sentence.start + negated.start()]
+        return found
+
+    @property
+    def diagnosed(self) -> list[RegionMention]:
+        if self._diagnosed is None:
+            self._diagnosed = self._found(diagnosis_sentences=True)
+        return self._diagnosed
+
+    @property
+    def mentioned(self) -> list[RegionMention]:
+        if self._mentioned is None:
+            self._mentioned = self._found(diagnosis_sentences=False)
+        return self._mentioned
 
     def regions(self, allowed: frozenset[str] | None = None) -> tuple[set[str], tuple[Span, ...]]:
         """The first non-empty of diagnosed and mentioned regions (within `allowed`), with their spans."""
-        for mentions in (self.diagnosed, self.mentioned):
-            chosen = [m for m in mentions if m.region in REGION_LABELS and (allowed is None or m.region in allowed)]
+        for source in ("diagnosed", "mentioned"):
+            chosen = [m for m in getattr(self, source) if m.region in REGION_LABELS and (allowed is None or m.region in allowed)]
             if chosen:
                 return {m.region for m in chosen}, tuple(m.span for m in chosen)
         return set(), ()
 
 
 def summary_regions(letter: Letter) -> SummaryRegions:
-    if letter.summary_span is None:
-        return SummaryRegions((), ())
-    start = letter.summary_span.start
-    text = letter.summary_span.of(letter.text)
-    diagnosed: list[RegionMention] = []
-    mentioned: list[RegionMention] = []
-    for sentence in sentence_spans(text):
-        words = sentence.of(text)
-        negated = _NEGATION_CUES.search(words)
-        found = [m for m in find_regions(words, start + sentence.start)
-                 if negated is None or m.span.start < start + sentence.start + negated.start()]
-        mentioned += found
-        if is_diagnosis_sentence(words):
-            diagnosed += found
-    return SummaryRegions(tuple(diagnosed), tuple(mentioned))
+    return SummaryRegions(letter)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -62,3 +62,17 @@ def test_real_summaries(letters_dir: Path):
     assert found["CM16-0231884"] == ["depression", "anxiety", "insomnia", "headache"]
     # "rule out carpal tunnel syndrome ... rule out cervical radiculopathy": neither is a diagnosis
     assert not {"carpal-tunnel-syndrome", "cervical-radiculopathy"} & set(found["CM16-0248034"])
+
+
+def test_head_nouns_change_no_result(letters_dir: Path):
+    """The head-noun prefilter only skips work: every summary sentence gives the same terms without it."""
+    from kb.phrases import sentence_spans
+
+    for path in sorted(letters_dir.glob("*.txt")):
+        letter = parse_letter(path.read_text(encoding="utf-8"))
+        text = letter.summary_span.of(letter.text) if letter.summary_span else ""
+        for sentence in sentence_spans(text):
+            words = sentence.of(text)
+            assert find_diagnoses(words) == find_diagnoses(words, prefilter=False), words
+    for _, text in EXAMPLES:
+        assert find_diagnoses(text) == find_diagnoses(text, prefilter=False)

@@ -79,3 +79,17 @@ def test_insufficient_documentation_is_residual():
     assert found == ["no-functional-improvement"]
     assert [r.id for r in find_reasons("The request failed to specify the frequency and duration.", "Upheld")] == [
         "insufficient-documentation"]
+
+
+def test_keywords_change_no_result(letters_dir):
+    """The keyword prefilter only skips work: every real rationale gives the same reasons with and without it."""
+    from pathlib import Path
+
+    from kb.letters import parse_letter
+
+    for path in sorted(Path(letters_dir).glob("*.txt")):
+        for item in parse_letter(path.read_text(encoding="utf-8")).items:
+            assert find_reasons(item.rationale, item.decision) == find_reasons(item.rationale, item.decision,
+                                                                               prefilter=False), item.heading
+    for reason, decision, text in EXAMPLES + COUNTEREXAMPLES:
+        assert find_reasons(text, decision) == find_reasons(text, decision, prefilter=False)
