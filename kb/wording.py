@@ -94,10 +94,13 @@ def estimated_jaccard(sig_a: np.ndarray, sig_b: np.ndarray) -> float:
     return float(np.count_nonzero(sig_a == sig_b)) / NUM_PERM
 
 
+_BAND_SALT = (np.arange(BANDS, dtype=np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15)
+
+
 def band_keys(signatures: np.ndarray) -> np.ndarray:
-    """(n, BANDS) uint64: one key per band of each signature (rows mixed by odd multipliers, wrapping)."""
+    """(n, BANDS) uint64: one key per band of each signature, salted by its band so one table holds all bands."""
     rows = signatures[:, : BANDS * ROWS].astype(np.uint64).reshape(len(signatures), BANDS, ROWS)
-    return (rows * _BAND_MIX[None, None, :]).sum(axis=2)
+    return (rows * _BAND_MIX[None, None, :]).sum(axis=2) ^ _BAND_SALT[None, :]
 
 
 def letter_of(item_id: str) -> str:
@@ -106,7 +109,15 @@ def letter_of(item_id: str) -> str:
 
 
 class WordingIndex:
-    """Near-duplicate rationales of a collection, grown one rationale at a time."""
+    """Near-duplicate rationales of a collection, grown one rationale at a time.
+
+    The LSH table lives in two parts: a sorted numpy array of (band key, row) for the bulk, searched with
+    searchsorted for all bands at once, and a small dict for the rows added since it was last merged into
+    the bulk (when the dict reaches a quarter of the bulk, so merging costs O(n log n) over a whole run).
+    A million rationales cost 12 bytes a band in the table and 512 bytes of signature.
+    """
+
+    MIN_MERGE = 50_000
 
     def __init__(self, threshold: float = THRESHOLD):
         self.threshold = threshold
@@ -115,7 +126,10 @@ class WordingIndex:
         self._position: dict[str, int] = {}
         self._signatures = np.zeros((0, NUM_PERM), dtype=np.uint32)
         self._count = 0
-        self._buckets: list[dict[int, list[int]]] = [{} for _ in range(BANDS)]
+        self._bulk_keys = np.zeros(0, dtype=np.uint64)
+        self._bulk_rows = np.zeros(0, dtype=np.int32)
+        self._recent: dict[int, list[int]] = {}
+        self._recent_entries = 0
         self._parent: list[int] = []
 
     def __len__(self) -> int:
@@ -136,9 +150,7 @@ class WordingIndex:
         if item_id in self._position:
             raise ValueError(f"{item_id} is already indexed")
         keys = band_keys(sig[None, :])[0] if keys is None else keys
-        candidates: set[int] = set()
-        for band, key in enumerate(keys.tolist()):
-            candidates.update(self._buckets[band].get(key, ()))
+        candidates = self._candidates(keys)
         row = self._count
         matched = []
         if candidates:
@@ -151,11 +163,43 @@ class WordingIndex:
         self._position[item_id] = row
         self._parent.append(row)
         self._count += 1
-        for band, key in enumerate(keys.tolist()):
-            self._buckets[band].setdefault(key, []).append(row)
+        for key in keys.tolist():
+            self._recent.setdefault(key, []).append(row)
+        self._recent_entries += BANDS
+        if self._recent_entries >= max(self.MIN_MERGE * BANDS, len(self._bulk_keys) // 4):
+            self._merge()
         for other in matched:
             self._union(row, other)
         return [self.ids[other] for other in matched]
+
+    def _candidates(self, keys: np.ndarray) -> set[int]:
+        found: set[int] = set()
+        if len(self._bulk_keys):
+            lo = np.searchsorted(self._bulk_keys, keys, side="left")
+            hi = np.searchsorted(self._bulk_keys, keys, side="right")
+            for a, b in zip(lo.tolist(), hi.tolist()):
+                if b > a:
+                    found.update(self._bulk_rows[a:b].tolist())
+        recent = self._recent
+        for key in keys.tolist():
+            rows = recent.get(key)
+            if rows:
+                found.update(rows)
+        return found
+
+    def _merge(self) -> None:
+        """Move the recent rows' keys into the sorted bulk table."""
+        if not self._recent:
+            return
+        keys = np.fromiter((k for k, rows in self._recent.items() for _ in rows), dtype=np.uint64,
+                           count=self._recent_entries)
+        rows = np.fromiter((r for rs in self._recent.values() for r in rs), dtype=np.int32, count=self._recent_entries)
+        all_keys = np.concatenate([self._bulk_keys, keys])
+        order = np.argsort(all_keys, kind="stable")
+        self._bulk_keys = all_keys[order]
+        self._bulk_rows = np.concatenate([self._bulk_rows, rows])[order]
+        self._recent = {}
+        self._recent_entries = 0
 
     def add(self, item_id: str, text: str, letter_id: str | None = None) -> list[str]:
         """Add one rationale; the ids of the near-duplicates already indexed."""
@@ -235,10 +279,11 @@ class WordingIndex:
         index._signatures = sigs.copy()
         index._count = len(sigs)
         index._parent = [int(root) for root in state["roots"]]
-        for band, keys in enumerate(band_keys(sigs).T.tolist() if len(sigs) else [[]] * BANDS):
-            buckets = index._buckets[band]
-            for row, key in enumerate(keys):
-                buckets.setdefault(key, []).append(row)
+        if len(sigs):
+            keys = band_keys(sigs).ravel()
+            order = np.argsort(keys, kind="stable")
+            index._bulk_keys = keys[order]
+            index._bulk_rows = np.repeat(np.arange(len(sigs), dtype=np.int32), BANDS)[order]
         return index
 
 
