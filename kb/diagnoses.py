@@ -74,6 +74,7 @@ DIAGNOSES: tuple[DiagnosisEntry, ...] = tuple(_entry(row) for row in DATA["diagn
 # the sentence holds, and those whose patterns hold none).
 _HEADS = re.compile("|".join(sorted(DATA["heads"]["words"], key=len, reverse=True)), re.I)
 _HEAD_PATTERNS = [(head, re.compile(head + r"\Z", re.I)) for head in DATA["heads"]["words"]]
+_HEADS_OF: dict[str, frozenset[str]] = {}  # a matched word -> the heads it is (a few hundred words at most)
 _TERMS_WITH: dict[str, tuple[DiagnosisEntry, ...]] = {
     head: tuple(e for e in DIAGNOSES if head in e.pattern.pattern.lower()) for head in DATA["heads"]["words"]
 }
@@ -94,8 +95,12 @@ def _uncertain(text: str, start: int) -> bool:
 
 
 def _candidates(text: str) -> list[DiagnosisEntry]:
-    found = {m.group().lower() for m in _HEADS.finditer(text)}
-    heads = {head for head, pattern in _HEAD_PATTERNS for word in found if pattern.match(word)}
+    heads: set[str] = set()
+    for word in {m.group().lower() for m in _HEADS.finditer(text)}:
+        known = _HEADS_OF.get(word)
+        if known is None:
+            known = _HEADS_OF[word] = frozenset(head for head, pattern in _HEAD_PATTERNS if pattern.match(word))
+        heads |= known
     chosen = {id(e): e for head in heads for e in _TERMS_WITH[head]}
     chosen.update((id(e), e) for e in _ALWAYS)
     return [e for e in DIAGNOSES if id(e) in chosen]

@@ -24,6 +24,7 @@ import json
 import re
 import zlib
 from collections.abc import Iterable
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
@@ -111,13 +112,14 @@ def letter_of(item_id: str) -> str:
 class WordingIndex:
     """Near-duplicate rationales of a collection, grown one rationale at a time.
 
-    The LSH table lives in two parts: a sorted numpy array of (band key, row) for the bulk, searched with
-    searchsorted for all bands at once, and a small dict for the rows added since it was last merged into
-    the bulk (when the dict reaches a quarter of the bulk, so merging costs O(n log n) over a whole run).
-    A million rationales cost 12 bytes a band in the table and 512 bytes of signature.
+    The LSH table is a few sorted numpy arrays of (band key, row), each at most a quarter of the one before,
+    searched with searchsorted for all bands at once, plus a small dict for the last FLUSH_ROWS rows added.
+    The dict is flushed into a new array, and arrays merge when one grows past a quarter of the one before
+    it, so the table costs O(n log n) to grow and 12 bytes a band per rationale (with 512 bytes of
+    signature): a million rationales hold about 900 MB.
     """
 
-    MIN_MERGE = 50_000
+    FLUSH_ROWS = 4096
 
     def __init__(self, threshold: float = THRESHOLD):
         self.threshold = threshold
@@ -126,8 +128,7 @@ class WordingIndex:
         self._position: dict[str, int] = {}
         self._signatures = np.zeros((0, NUM_PERM), dtype=np.uint32)
         self._count = 0
-        self._bulk_keys = np.zeros(0, dtype=np.uint64)
-        self._bulk_rows = np.zeros(0, dtype=np.int32)
+        self._levels: list[tuple[np.ndarray, np.ndarray]] = []  # (sorted keys, rows), largest first
         self._recent: dict[int, list[int]] = {}
         self._recent_entries = 0
         self._parent: list[int] = []
@@ -166,20 +167,20 @@ class WordingIndex:
         for key in keys.tolist():
             self._recent.setdefault(key, []).append(row)
         self._recent_entries += BANDS
-        if self._recent_entries >= max(self.MIN_MERGE * BANDS, len(self._bulk_keys) // 4):
-            self._merge()
+        if self._recent_entries >= self.FLUSH_ROWS * BANDS:
+            self._flush()
         for other in matched:
             self._union(row, other)
         return [self.ids[other] for other in matched]
 
     def _candidates(self, keys: np.ndarray) -> set[int]:
         found: set[int] = set()
-        if len(self._bulk_keys):
-            lo = np.searchsorted(self._bulk_keys, keys, side="left")
-            hi = np.searchsorted(self._bulk_keys, keys, side="right")
+        for level_keys, level_rows in self._levels:
+            lo = np.searchsorted(level_keys, keys, side="left")
+            hi = np.searchsorted(level_keys, keys, side="right")
             for a, b in zip(lo.tolist(), hi.tolist()):
                 if b > a:
-                    found.update(self._bulk_rows[a:b].tolist())
+                    found.update(level_rows[a:b].tolist())
         recent = self._recent
         for key in keys.tolist():
             rows = recent.get(key)
@@ -187,33 +188,34 @@ class WordingIndex:
                 found.update(rows)
         return found
 
-    def _merge(self) -> None:
-        """Move the recent rows' keys into the sorted bulk table."""
+    def _flush(self) -> None:
+        """Move the recent rows' keys into a sorted array; merge arrays that have grown alike."""
         if not self._recent:
             return
         keys = np.fromiter((k for k, rows in self._recent.items() for _ in rows), dtype=np.uint64,
                            count=self._recent_entries)
         rows = np.fromiter((r for rs in self._recent.values() for r in rs), dtype=np.int32, count=self._recent_entries)
-        all_keys = np.concatenate([self._bulk_keys, keys])
-        order = np.argsort(all_keys, kind="stable")
-        self._bulk_keys = all_keys[order]
-        self._bulk_rows = np.concatenate([self._bulk_rows, rows])[order]
+        order = np.argsort(keys, kind="stable")
+        self._levels.append((keys[order], rows[order]))
         self._recent = {}
         self._recent_entries = 0
+        while len(self._levels) > 1 and 4 * len(self._levels[-1][0]) > len(self._levels[-2][0]):
+            (k2, r2), (k1, r1) = self._levels.pop(), self._levels.pop()
+            merged_keys = np.concatenate([k1, k2])
+            order = np.argsort(merged_keys, kind="stable")
+            self._levels.append((merged_keys[order], np.concatenate([r1, r2])[order]))
 
     def add(self, item_id: str, text: str, letter_id: str | None = None) -> list[str]:
         """Add one rationale; the ids of the near-duplicates already indexed."""
         return self.add_signature(item_id, signature(text), letter_id=letter_id)
 
-    def add_many(self, items: Iterable[tuple[str, str]]) -> None:
-        """Add (item_id, text) pairs; band keys are computed for the whole batch at once."""
-        pairs = list(items)
-        if not pairs:
-            return
-        sigs = np.stack([signature(text) for _, text in pairs])
-        keys = band_keys(sigs)
-        for (item_id, _), sig, key in zip(pairs, sigs, keys):
-            self.add_signature(item_id, sig, key)
+    def add_many(self, items: Iterable[tuple[str, str]], chunk: int = 10_000) -> None:
+        """Add (item_id, text) pairs; band keys are computed a chunk at a time."""
+        pairs = iter(items)
+        while batch := list(islice(pairs, chunk)):
+            sigs = np.stack([signature(text) for _, text in batch])
+            for (item_id, _), sig, key in zip(batch, sigs, band_keys(sigs)):
+                self.add_signature(item_id, sig, key)
 
     # -- groups ----------------------------------------------------------------------------------
 
@@ -282,8 +284,7 @@ class WordingIndex:
         if len(sigs):
             keys = band_keys(sigs).ravel()
             order = np.argsort(keys, kind="stable")
-            index._bulk_keys = keys[order]
-            index._bulk_rows = np.repeat(np.arange(len(sigs), dtype=np.int32), BANDS)[order]
+            index._levels = [(keys[order], np.repeat(np.arange(len(sigs), dtype=np.int32), BANDS)[order])]
         return index
 
 
