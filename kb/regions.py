@@ -14,7 +14,8 @@ when the letter says none). `find_regions(text)` finds every region phrase in a 
    case summary's diagnoses, then the rest of the summary; a limb keeps only the regions of that limb.
 
 The side (right, left, bilateral, unstated) is what the heading says; a pre- or post-operative item without
-one takes its surgery's. Pure: the only I/O is reading the JSON at import.
+one takes its surgery's. A partly authorized item is read in its disputed portion first, then in the whole
+sentence that names the original request. Pure: the only I/O is reading the JSON at import.
 
     >>> find_side("MRI of the right shoulder without contrast")
     'right'
@@ -236,6 +237,15 @@ def _heading(letter: Letter, item: Item) -> tuple[str, int]:
     return item.heading_span.of(letter.text), item.heading_span.start
 
 
+def _whole_heading(letter: Letter, item: Item) -> tuple[str, int] | None:
+    """The whole partial-authorization sentence ("X was the original request ..."), when the heading is its
+    disputed portion only ("with open carpal tunnel release" after "Open reduction ... left distal radius")."""
+    span = getattr(item, "full_heading_span", None)
+    if span is None or span == item.heading_span:
+        return None
+    return span.of(letter.text), span.start
+
+
 def _surgery(letter: Letter, summary: SummaryRegions) -> ItemRegion | None:
     """The region of the letter's surgery, when its surgery items agree on one."""
     found: list[ItemRegion] = []
@@ -256,6 +266,10 @@ def _surgery(letter: Letter, summary: SummaryRegions) -> ItemRegion | None:
 def _from_heading(letter: Letter, item: Item, heading: str, offset: int, summary: SummaryRegions) -> ItemRegion:
     mentions = find_regions(heading, offset)
     side = find_side(heading)
+    whole = _whole_heading(letter, item)
+    if whole is not None and (not mentions or side == UNSTATED):
+        mentions = mentions or find_regions(*whole)
+        side = side if side != UNSTATED else find_side(whole[0])
     specific = [m for m in mentions if m.region in REGION_LABELS]
     named = {m.region for m in specific}
     # "Lumbar spine" or "the lumbar and lower extremities" says which part of the spine or limb it means.
@@ -290,6 +304,9 @@ def item_region(letter: Letter, item: Item, summary: SummaryRegions | None = Non
     summary = summary_regions(letter) if summary is None else summary
     heading, offset = _heading(letter, item)
     side = find_side(heading)
+    whole = _whole_heading(letter, item)
+    if side == UNSTATED and whole is not None:
+        side = find_side(whole[0])
     if is_systemic_treatment(item.treatment):
         return ItemRegion(SYSTEMIC, (SYSTEMIC,), side, "treatment", ())
     if is_surgical_context(heading):
