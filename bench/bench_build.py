@@ -28,6 +28,7 @@ import numpy as np
 
 from bench.common import load_average, machine, versions
 from kb import index as kb_index
+from kb.documents import Source, documents
 from kb.engines import ENGINES
 from kb.ingest import index_paths
 from kb.letters import parse_letter
@@ -99,7 +100,7 @@ def measure(passages: int, engines: list[str], workdir: Path, jobs: int, seed: i
     changes = []
     for path in files:
         letter = parse_letter(path.read_text(encoding="utf-8"))
-        docs = kb_index.documents(letter, kb_index.Source(str(path), "0" * 64, "text", path.stat().st_size))
+        docs = documents(letter, Source(str(path), "0" * 64, "text", path.stat().st_size))
         changes.append(kb_index.Change(docs[0]["letter_id"], tuple(docs)))
     passage_docs = [d for change in changes for d in change.docs if d["kind"] == kb_index.PASSAGE]
     rows = writing_rates(changes, passage_docs, engines, workdir)

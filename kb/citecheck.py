@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from kb.index import CASE_NUMBER
+from kb.documents import CASE_NUMBER
 
 MAX_BRIEF_CHARS = 200_000
 MAX_CASE_NUMBERS = 500

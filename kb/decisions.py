@@ -36,7 +36,6 @@ from kb.ledger import (
     Outcome,
 )
 from kb.pool import Parsed, StoredLetter
-from kb.wording import signature
 
 # rejection codes whose cause can pass: the file is read again by the next run
 PASSING = frozenset({"not-found", "unreadable-file", "unreadable-folder", "retry"})
@@ -58,10 +57,6 @@ class Tally:
     retried: int = 0  # files read again because their last outcome was retry
     reparsed: int = 0
     kept_as_they_were: list[Outcome] = field(default_factory=list)  # letters a new parse could not replace
-
-
-def items_signature(letter) -> str:
-    return "\n".join(f"{item.heading}\t{item.decision}" for item in letter.items)
 
 
 @dataclass
@@ -174,7 +169,7 @@ class Decisions:
                 self._outcome(slot.immediate)
             return []
         parsed, stat = slot.parsed, slot.stat
-        if parsed.letter is None:
+        if not parsed.ok:
             self._file_row(parsed.path, stat, None, self._rejection(parsed.path, parsed.code, parsed.reason))
             return []
         previous = self.known_file(parsed.path)
@@ -183,7 +178,7 @@ class Decisions:
                            Outcome(parsed.path, UNCHANGED, previous.code, previous.reason, previous.letter_id),
                            kept=previous.outcome)
             return []
-        letter_id = kb_index.letter_id_of(parsed.letter)
+        letter_id = parsed.letter_id
         same_bytes = self.path_with_sha256(parsed.sha256)
         if same_bytes and same_bytes != parsed.path:
             self._file_row(parsed.path, stat, parsed.sha256,
@@ -217,8 +212,8 @@ class Decisions:
 
     def _duplicate_letter(self, parsed: Parsed, stat, letter_id: str, holder: LetterRow) -> None:
         reason = f"{letter_id} is already indexed from {printable_path(holder.path)}"
-        new_items = len(parsed.letter.items)
-        if items_signature(parsed.letter) != holder.items_signature:
+        new_items = parsed.items
+        if parsed.items_signature != holder.items_signature:
             reason += (f"; this file's parse differs ({new_items} items against {holder.passages})"
                        if new_items != holder.passages else "; this file's parse differs in its items")
             reason += "; use --replace to index this file instead"
@@ -231,9 +226,7 @@ class Decisions:
         old = self.letter(letter_id)
         if old:
             self.tally.passages_removed += old.passages
-        source = kb_index.Source(printable_path(parsed.path), parsed.sha256, parsed.kind, parsed.size, parsed.pages)
-        docs = kb_index.documents(parsed.letter, source, parsed.dwc, parsed.why)
-        row = LetterRow(letter_id, len(docs) - 1, parsed.path, parsed.sha256, items_signature(parsed.letter),
+        row = LetterRow(letter_id, parsed.items, parsed.path, parsed.sha256, parsed.items_signature,
                         parsed.kind, parsed.size, parsed.pages, self.parser)
         self._letters[letter_id] = (self.batch, row)
         self.added[letter_id] = row
@@ -241,9 +234,7 @@ class Decisions:
         self.changes += 1
         self.tally.passages_added += row.passages
         self._sha[parsed.sha256] = (self.batch, parsed.path)
-        signatures = parsed.signatures or tuple(signature(item.rationale) for item in parsed.letter.items)
-        passages = [doc["passage_id"] for doc in docs if doc["kind"] == kb_index.PASSAGE]
-        return kb_index.Change(letter_id, tuple(docs), tuple(zip(passages, signatures)))
+        return kb_index.Change(letter_id, parsed.docs, parsed.signatures)
 
     def _remove_letter(self, letter_id: str) -> list[kb_index.Change]:
         old = self.letter(letter_id)
@@ -285,18 +276,18 @@ class Decisions:
 
     def _decide_reparsed(self, slot: Slot) -> list[kb_index.Change]:
         stored, parsed, old_id = slot.entry, slot.parsed, slot.letter_id
-        if parsed.letter is None and self.repairing:
+        if not parsed.ok and self.repairing:
             outcome = Outcome(stored.path, RETRY, parsed.code, f"{parsed.reason} The next kb index reads the file.")
             self._remember_file(FileRow(stored.path, stored.size, 0, None, RETRY, outcome.code, outcome.reason, None, 1))
             self._outcome(outcome)
             return []
-        if parsed.letter is None:
+        if not parsed.ok:
             outcome = Outcome(stored.path, UNCHANGED, parsed.code,
                               f"{parsed.reason} The letter {old_id} was kept as it was.", old_id)
             self._outcome(outcome)
             self.tally.kept_as_they_were.append(outcome)
             return []
-        letter_id = kb_index.letter_id_of(parsed.letter)
+        letter_id = parsed.letter_id
         holder = self.letter(letter_id)
         if letter_id != old_id and holder is not None:
             outcome = Outcome(stored.path, UNCHANGED, "same-case-number",

@@ -29,15 +29,17 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
 import xxhash
 
+from kb.documents import PASSAGE, Source, documents, items_signature
 from kb.extract import (
     ExtractError,
     extract_bytes,
+    extract_text,
     printable_path,
     read_dwc_record,
     read_letter_file,
@@ -69,19 +71,25 @@ TIMEOUT, CRASHED, RETRY = "timeout", "crashed", "retry"
 
 @dataclass(frozen=True)
 class Parsed:
-    """A worker's answer for one file: a parsed letter, or a rejection with a code and a reason."""
+    """A worker's answer for one file: its letter, as the index documents it becomes (built here, in the
+    worker, with what deciding needs to know of it), or a rejection with a code and a reason."""
 
     path: str
     sha256: str | None = None
     kind: str | None = None  # "pdf" | "text"
     size: int | None = None
     pages: int | None = None
-    letter: Letter | None = None
-    code: str | None = None  # rejection code, when letter is None
+    letter_id: str | None = None  # kb.documents.letter_id_of, when the file is a letter
+    items: int = 0
+    items_signature: str = ""  # "heading\tdecision" of each item: to tell a parse that differs
+    docs: tuple[dict, ...] = ()  # kb.documents.documents: the letter document, then one per item
+    signatures: tuple = ()  # (passage id, kb.wording signature of its rationale) of each item
+    code: str | None = None  # rejection code, when the file is not a letter
     reason: str | None = None
-    dwc: dict | None = None  # the DWC's search row kept beside the file (kb.extract.read_dwc_record)
-    why: list[dict] | None = None  # kb.why.why_tags of the letter, tagged here in the worker
-    signatures: tuple | None = None  # kb.wording.signature of each item's rationale, in item order
+
+    @property
+    def ok(self) -> bool:
+        return self.letter_id is not None
 
 
 @dataclass(frozen=True)
@@ -98,8 +106,8 @@ class StoredLetter:
 def parse_file(path: str, store: Path | None = None) -> Parsed:
     """Read, extract and parse one file; every failure becomes a rejection with a readable reason.
 
-    With `store` (the index directory), the PDF and the extracted text are kept there (kb.store)."""
-    shown = printable_path(path)
+    With `store` (the index directory), the PDF, the extracted text and the DWC's row beside the file are
+    kept there (kb.store)."""
     try:
         data = read_letter_file(path)
         extracted = extract_bytes(data, path)
@@ -111,46 +119,55 @@ def parse_file(path: str, store: Path | None = None) -> Parsed:
                 store_original(store, extracted.sha256, data)
             if dwc is not None:
                 store_dwc(store, extracted.sha256, dwc)
-        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter, dwc=dwc,
-                      why=why_tags(letter), signatures=_signatures(letter))
+        return _indexed(Source(printable_path(path), extracted.sha256, extracted.kind, extracted.size,
+                               extracted.pages), path, letter, dwc)
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
-    except ParseError as error:
-        return Parsed(path, code="parse-error", reason=f"{shown} cannot be read as an IMR letter: {error}.")
-    except MemoryError:
-        return Parsed(path, code="out-of-memory", reason=f"{shown} needed more memory than a worker may use.")
-    except Exception as error:  # a bug in the parser must not stop the batch; the reason names it
-        return Parsed(path, code="internal-error", reason=f"{shown} could not be processed: "
-                                                          f"{type(error).__name__}: {error}")
+    except (ParseError, MemoryError, Exception) as error:  # a bug in the parser must not stop the batch
+        return _failure(path, error)
 
 
 def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
-    """Parse a letter again from its stored text, without reading its file."""
-    shown = printable_path(stored.path)
-    text = read_stored_text(store, stored.sha256) if store is not None else None
-    if text is None:
-        # an index from before texts were kept, or a damaged text: its stored PDF, else the file itself
-        pdf = original_path(store, stored.sha256) if store is not None else None
-        parsed = parse_file(str(pdf) if pdf is not None and pdf.is_file() else stored.path, store)
-        if parsed.letter is not None and parsed.sha256 != stored.sha256:
-            parsed = Parsed(stored.path, code="text-not-stored",
-                            reason=f"{shown} cannot be parsed again: its text was not stored and the file has "
-                                   "changed since it was indexed; index the file again.")
-        return replace(parsed, path=stored.path, dwc=_dwc_of(stored, store))
+    """Parse a letter again from its stored text, without reading its file (but where no text was stored:
+    an index from before texts were kept, or a damaged text; then its stored PDF, else its file)."""
     try:
+        text = read_stored_text(store, stored.sha256) if store is not None else None
+        if text is None:
+            pdf = original_path(store, stored.sha256) if store is not None else None
+            extracted = extract_text(pdf if pdf is not None and pdf.is_file() else stored.path)
+            if extracted.sha256 != stored.sha256:
+                return Parsed(stored.path, code="text-not-stored",
+                              reason=f"{printable_path(stored.path)} cannot be parsed again: its text was not "
+                                     "stored and the file has changed since it was indexed; index it again.")
+            text = extracted.text
+            if store is not None:
+                store_text(store, stored.sha256, text)
         letter = parse_letter(text)
-    except ParseError as error:
-        return Parsed(stored.path, code="parse-error", reason=f"{shown} cannot be read as an IMR letter: {error}.")
-    except Exception as error:  # as in parse_file: a parser bug must not stop the batch
-        return Parsed(stored.path, code="internal-error",
-                      reason=f"{shown} could not be processed: {type(error).__name__}: {error}")
-    return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter,
-                  dwc=_dwc_of(stored, store), why=why_tags(letter), signatures=_signatures(letter))
+        source = Source(printable_path(stored.path), stored.sha256, stored.kind, stored.size, stored.pages)
+        return _indexed(source, stored.path, letter, _dwc_of(stored, store))
+    except ExtractError as error:
+        return Parsed(stored.path, code=error.code, reason=error.reason)
+    except (ParseError, MemoryError, Exception) as error:
+        return _failure(stored.path, error)
 
 
-def _signatures(letter: Letter) -> tuple:
-    """The MinHash signature of each item's rationale (kb.wording), for reused wording at index time."""
-    return tuple(signature(item.rationale) for item in letter.items)
+def _indexed(source: Source, path: str, letter: Letter, dwc: dict | None) -> Parsed:
+    """A parsed letter as its index documents (tagged with kb.why, its rationales' wording signatures)."""
+    docs = documents(letter, source, dwc, why_tags(letter))
+    passages = [doc["passage_id"] for doc in docs if doc["kind"] == PASSAGE]
+    return Parsed(path, source.sha256, source.kind, source.size, source.pages, letter_id=docs[0]["letter_id"],
+                  items=len(letter.items), items_signature=items_signature(letter), docs=tuple(docs),
+                  signatures=tuple(zip(passages, (signature(item.rationale) for item in letter.items))))
+
+
+def _failure(path: str, error: Exception) -> Parsed:
+    shown = printable_path(path)
+    if isinstance(error, ParseError):
+        return Parsed(path, code="parse-error", reason=f"{shown} cannot be read as an IMR letter: {error}.")
+    if isinstance(error, MemoryError):
+        return Parsed(path, code="out-of-memory", reason=f"{shown} needed more memory than a worker may use.")
+    return Parsed(path, code="internal-error", reason=f"{shown} could not be processed: "
+                                                      f"{type(error).__name__}: {error}")
 
 
 def _dwc_of(stored: StoredLetter, store: Path | None) -> dict | None:
@@ -284,7 +301,8 @@ class WorkerPool:
         exhausted = False
         try:
             while not stop():
-                if not queue and not exhausted:
+                # take as many files as there are workers to give them to, no more (the walk stays lazy)
+                while not exhausted and len(queue) < self.jobs - self.busy:
                     following = next(upcoming, None)
                     exhausted = following is None
                     if following is not None:
@@ -295,9 +313,9 @@ class WorkerPool:
                     if worker.ready and worker.job is None and queue:
                         self._send(worker, queue.popleft())
                 idle = sum(1 for worker in self._workers if worker.job is None)
-                if queue and not idle and len(self._workers) < self.jobs:
+                while len(queue) > idle and len(self._workers) < self.jobs:
                     self._workers.append(self._start_worker())
-                    continue  # it starts while the next file is taken; there may be work for another
+                    idle += 1
                 yield from self._collect(queue)
         finally:
             self.close()

@@ -20,13 +20,27 @@ import numpy as np
 
 from kb import index as kb_index
 from kb.columns import Columns
-from kb.drugs import DRUG_CLASSES, drug_filter_terms, drug_names, product_label, resolve_drug
+from kb.documents import canonical_case_number
+from kb.drugs import (
+    DRUG_CLASSES,
+    drug_filter_terms,
+    drug_names,
+    product_label,
+    resolve_drug,
+)
 from kb.engines import DEFAULT_ENGINE, ENGINES, Reader
 from kb.engines.analysis import stems
 from kb.guidelines import citation_label
-from kb.query import And, Everything, Filter, Node, Not, Or, Phrase, Word, YearRange
 from kb.published import DEEP_CHECK_AT_OPEN, Generation, PublishedIndex
-from kb.search_request import FACET_BY_NAME, FACETS, MAX_RESULT_WINDOW, SORTS, FacetSpec, SearchRequest
+from kb.query import And, Everything, Filter, Node, Not, Or, Phrase, Word, YearRange
+from kb.search_request import (
+    FACET_BY_NAME,
+    FACETS,
+    MAX_RESULT_WINDOW,
+    SORTS,
+    FacetSpec,
+    SearchRequest,
+)
 from kb.snippets import SNIPPET_TOKENS, Segment, snippet, stemmed_prefix
 
 FACET_VALUES_SHOWN = 12
@@ -434,7 +448,7 @@ class _Search:
             entry = resolve_drug(value)
             return entry.generic if entry else " ".join(value.split()).casefold()
         if query_field == "case":
-            return kb_index.canonical_case_number(value) or value
+            return canonical_case_number(value) or value
         facet = self.columns.facets.get(_COLUMN_OF_QUERY_FIELD.get(query_field, ""))
         known = facet.values.tolist() if facet is not None else []
         if query_field == "class":

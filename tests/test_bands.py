@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from kb.bands import (
+    _INJURY_DATES,
+    _REVIEW_DATES,
     AGE_BANDS,
     DATA,
     SINCE_INJURY_BANDS,
-    _INJURY_DATES,
-    _REVIEW_DATES,
     age_band,
     months_between,
     since_injury,

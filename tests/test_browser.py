@@ -26,8 +26,9 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from kb.index import letter_id_of
-from kb.pool import parse_file
+from kb.documents import letter_id_of
+from kb.extract import extract_text
+from kb.letters import parse_letter
 from kb.web import create_app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -245,7 +246,7 @@ def seed_carisoprodol_passages(seeds_dir: Path) -> list[str]:
     """The passage ids of the seeds' carisoprodol (Soma) items, from parsing the seeds themselves."""
     found = []
     for path in sorted(seeds_dir.glob("*.txt")):
-        letter = parse_file(str(path)).letter
+        letter = parse_letter(extract_text(path).text)
         assert letter is not None, path
         letter_id = letter_id_of(letter)
         found += [f"{letter_id}/{item.ordinal}" for item in letter.items

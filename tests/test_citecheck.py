@@ -28,7 +28,7 @@ from kb.citecheck import (
     normalize,
     quotations,
 )
-from kb.index import letter_id_of
+from kb.documents import letter_id_of
 from kb.letters import parse_letter
 
 CASE = "CM16-0213037"

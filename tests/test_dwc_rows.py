@@ -16,7 +16,14 @@ from click.testing import CliRunner
 
 from kb import dwc, extract
 from kb.cli import main
-from kb.dwc import AGREES, CATEGORY_DIFFERS, DECISION_DIFFERS, NO_SINGLE_ROW, Treatment, match_items
+from kb.dwc import (
+    AGREES,
+    CATEGORY_DIFFERS,
+    DECISION_DIFFERS,
+    NO_SINGLE_ROW,
+    Treatment,
+    match_items,
+)
 from kb.fetch import FetchSettings, fetch_range
 from kb.http_client import Politeness
 from kb.index import dwc_check_counts

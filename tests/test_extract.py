@@ -10,19 +10,19 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
-
 from badfiles import EXPECTED_ERRORS, USER_PASSWORD, text_pdf_bytes, write_bad_files
+
 from kb import extract
 from kb.extract import (
     MIN_TEXT_CHARS,
     DamagedPdf,
     EmptyFile,
     ExtractError,
-    NotAPdf,
-    NotFound,
-    NoTextLayer,
-    PasswordProtected,
     NotAFile,
+    NotAPdf,
+    NoTextLayer,
+    NotFound,
+    PasswordProtected,
     TooLarge,
     UnreadableFile,
     UnreadableText,

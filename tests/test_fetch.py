@@ -22,7 +22,14 @@ from click.testing import CliRunner
 
 from kb.cli import main
 from kb.extract import check_pdf
-from kb.fetch import FetchSettings, Filters, fetch_range, letter_path, month_ranges, user_agent
+from kb.fetch import (
+    FetchSettings,
+    Filters,
+    fetch_range,
+    letter_path,
+    month_ranges,
+    user_agent,
+)
 from kb.fetch_ledger import FetchLedger, FetchLock, FetchLocked
 from kb.http_client import Politeness, retry_after_seconds
 from tests.conftest import ROOT

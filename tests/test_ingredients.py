@@ -158,7 +158,7 @@ def parsed_items(letters_dir, seeds_dir) -> dict[str, object]:
     items = {}
     for path in sorted(letters_dir.glob("*.txt")) + sorted(seeds_dir.glob("*.txt")):
         letter = parse_letter(path.read_text(encoding="utf-8"))
-        from kb.index import letter_id_of
+        from kb.documents import letter_id_of
         items.update({f"{letter_id_of(letter)}/{item.ordinal}": item for item in letter.items})
     return items
 

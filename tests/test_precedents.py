@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 
 import kb.web.precedent_views as precedent_views
+from kb.documents import letter_id_of
 from kb.guidelines import citation_ancestry, citation_label, citation_sort_key
-from kb.index import letter_id_of
 from kb.letters import parse_letter
 from kb.precedents import (
     BREAKDOWN_ROWS,

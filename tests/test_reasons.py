@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from kb.reasons import DATA, REASONS, REASONS_BY_DECISION, find_reasons, quoted_intervals, states_guideline
 from kb.phrases import sentence_spans
+from kb.reasons import (
+    DATA,
+    REASONS,
+    REASONS_BY_DECISION,
+    find_reasons,
+    quoted_intervals,
+    states_guideline,
+)
 
 EXAMPLES = [(e.id, e.decision, x) for e in REASONS for x in e.examples]
 COUNTEREXAMPLES = [(e.id, e.decision, x) for e in REASONS for x in e.counterexamples]

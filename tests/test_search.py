@@ -14,10 +14,10 @@ from urllib.parse import parse_qs
 
 import pytest
 
+from kb.documents import letter_id_of, passage_id_of
 from kb.drugs import DRUGS
 from kb.extract import extract_text
 from kb.guidelines import citation_ancestry
-from kb.index import letter_id_of, passage_id_of
 from kb.ingest import index_paths
 from kb.letters import parse_letter
 from kb.search import SearchIndex, SearchResults, highlight_words

@@ -13,8 +13,9 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 
-from kb.index import letter_id_of
-from kb.pool import parse_file
+from kb.documents import letter_id_of
+from kb.extract import extract_text
+from kb.letters import parse_letter
 from kb.web.search_views import CSV_COLUMNS
 from tests.webutil import (
     CRAWL_STARTS,
@@ -45,7 +46,7 @@ def seed_passages(seeds_dir) -> dict[str, list[str]]:
     """Each seed's letter id -> the passage ids of its carisoprodol (Soma) items, from parsing the seed."""
     found = {}
     for path in sorted(seeds_dir.glob("*.txt")):
-        letter = parse_file(str(path)).letter
+        letter = parse_letter(extract_text(path).text)
         assert letter is not None, path
         letter_id = letter_id_of(letter)
         found[letter_id] = [f"{letter_id}/{item.ordinal}" for item in letter.items
@@ -411,7 +412,7 @@ def formula_index(tmp_path_factory) -> Path:
 
 
 def test_fixture_letter_with_formulas_parses():
-    letter = parse_file(str(WEB_FIXTURES / "formula-posted.txt")).letter
+    letter = parse_letter(extract_text(WEB_FIXTURES / "formula-posted.txt").text)
     assert letter is not None
     assert [item.heading[0] for item in letter.items] == ["=", "@", "-"]
 

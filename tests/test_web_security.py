@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from kb.pool import parse_file
+from kb.extract import extract_text
+from kb.letters import parse_letter
 from kb.search_request import FACETS
 from tests.webutil import (
     CRAWL_STARTS,
@@ -66,9 +67,7 @@ def client(real_index):
 def xss_letters() -> dict[str, object]:
     letters = {}
     for path in sorted(WEB_FIXTURES.glob("xss-*.txt")):
-        parsed = parse_file(str(path))
-        assert parsed.letter is not None, parsed.reason
-        letters[path.name] = parsed.letter
+        letters[path.name] = parse_letter(extract_text(path).text)
     return letters
 
 

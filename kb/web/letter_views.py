@@ -6,13 +6,22 @@ import re
 from datetime import date
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 
-from kb.index import canonical_case_number
-from kb.store import original_path
+from kb.documents import canonical_case_number
 from kb.search import highlight_words
 from kb.search_request import SearchError, SearchRequest
 from kb.snippets import snippet
+from kb.store import original_path
 from kb.web import search_index
 from kb.web.search_views import letter_url, search_url
 
