@@ -234,7 +234,7 @@ class Decisions:
         self.changes += 1
         self.tally.passages_added += row.passages
         self._sha[parsed.sha256] = (self.batch, parsed.path)
-        return kb_index.Change(letter_id, parsed.docs, parsed.signatures)
+        return kb_index.Change(letter_id, parsed.docs, parsed.signatures, replaces=old is not None)
 
     def _remove_letter(self, letter_id: str) -> list[kb_index.Change]:
         old = self.letter(letter_id)

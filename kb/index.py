@@ -138,6 +138,7 @@ class Change:
     letter_id: str
     docs: tuple[dict, ...] = ()
     signatures: tuple = ()
+    replaces: bool = True  # False for a letter the index does not hold: nothing to delete first (cheaper)
 
 
 def apply_changes(generation: Path, changes: Iterable[Change], *, optimize: bool = False,

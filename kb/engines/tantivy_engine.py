@@ -104,7 +104,8 @@ def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False, firs
     writer = index.writer(heap_size=WRITER_HEAP)
     try:
         for change in changes:
-            writer.delete_documents_by_term("letter_id", change.letter_id)
+            if change.replaces:
+                writer.delete_documents_by_term("letter_id", change.letter_id)
             for doc in change.docs:
                 writer.add_document(_document(doc, row))
                 added.append(row)

@@ -93,7 +93,8 @@ def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False, firs
     writer = index.writer(limitmb=256)
     try:
         for change in changes:
-            writer.delete_by_term("letter_id", change.letter_id)
+            if change.replaces:
+                writer.delete_by_term("letter_id", change.letter_id)
             for doc in change.docs:
                 writer.add_document(**doc)
         writer.commit(optimize=optimize)
