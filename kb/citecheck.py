@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kb import budget
 from kb.index import CASE_NUMBER
 
 MAX_BRIEF_CHARS = 200_000
@@ -22,6 +23,7 @@ MIN_QUOTE_WORDS = 6
 QUOTE_CHARS = (10, 4000)  # the shortest and longest text between quotation marks that is a quotation
 _CLOSING_MARK = {"“": "”", '"': '"'}
 _ELLIPSIS = re.compile(r"\.\s?\.\s?\.|…")  # the spaces around it go when the fragments are normalized
+_IN_PARTS = "check the brief in parts, or try again in a moment"
 _DASHES = str.maketrans({"‐": "-", "‑": "-", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})
 
 
@@ -144,6 +146,7 @@ def check_brief(text: str, index) -> dict:
     letters: dict[str, dict | None] = {}
     for mention in mentions:
         if mention.case_number not in letters:
+            budget.check(f"looking up case number {len(letters) + 1} of the brief", advice=_IN_PARTS)
             letters[mention.case_number] = index.letter(mention.case_number)
     cases = []
     for mention in mentions:
@@ -156,7 +159,8 @@ def check_brief(text: str, index) -> dict:
                       for item in record["items"]] if record else [],
         })
     checked = []
-    for quote in quotes:
+    for number, quote in enumerate(quotes, 1):
+        budget.check(f"checking quotation {number} of {len(quotes)}", advice=_IN_PARTS)
         passages = [hit for hit in index.quote_candidates(quote.fragments) if contains(hit["rationale"], quote)]
         checked.append({"text": quote.text, "start": quote.start, "found": bool(passages),
                         "passages": [{"passage_id": hit["passage_id"], "heading": hit["heading"],

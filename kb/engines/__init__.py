@@ -53,6 +53,8 @@ class Reader(Protocol):
     def top(self, query, limit: int, *, allowed: np.ndarray | None = None,
             within=None) -> list[tuple[int, float]]: ...  # (row, score), best first, only allowed rows
 
+    def first(self, query, limit: int) -> list[int]: ...  # up to `limit` matching rows, in no promised order
+
     def stored(self, rows: list[int]) -> list[dict]: ...  # the documents' fields, in the order of `rows`
 
     def find(self, kind: str, field: str, value: str) -> tuple[int, dict] | None: ...

@@ -248,6 +248,10 @@ class TantivyReader:
             found = [(row, score) for row, score in found if row < len(allowed) and allowed[row]]
         return found
 
+    def first(self, query, limit: int) -> list[int]:
+        """Up to `limit` matching rows (tantivy ranks as fast as it collects)."""
+        return [row for row, _ in self.top(query, limit)]
+
     def stored(self, rows: list[int]) -> list[dict]:
         if not rows:
             return []
