@@ -11,16 +11,32 @@ import click
 
 from kb import __version__
 from kb.engines import ENGINES, EngineError, engine_named
-from kb.extract import ExtractError, extract_text, find_letter_files
-from kb.ingest import CHECKPOINT_LETTERS, IndexLocked, RunReport, index_paths, index_status, rejected_files
-from kb.ledger import OUTCOMES
+from kb.extract import ExtractError, extract_text, find_letter_files, printable_path
+from kb.ingest import (
+    CHECKPOINT_LETTERS,
+    CHECKPOINT_SECONDS,
+    WHOOSH_SLOW_PASSAGES,
+    IndexLocked,
+    Interrupted,
+    RunReport,
+    index_paths,
+    index_status,
+    rejected_files,
+    reparse_index,
+    repair_index,
+    verify_index,
+    whoosh_size_note,
+)
+from kb.integrity import IndexDamaged
+from kb.writer import WriterFailed
+from kb.ledger import INTERRUPTED, OUTCOMES
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
 from kb.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from kb.records import failure_record, letter_record
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="kb")
 def main() -> None:
     """imr-kb: search California IMR Final Determination Letters."""
@@ -37,7 +53,7 @@ def describe_error(error: Exception) -> str:
     return f"cannot parse: {error}"
 
 
-@main.command()
+@main.command(short_help="Parse letters and print what was found.")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--format",
@@ -122,97 +138,187 @@ index_dir_option = click.option(
 
 
 class _Progress:
-    """A click progress bar fed with (done, total), showing the rate in files per second."""
+    """Progress of a run on stderr, fed with (done, total): a line redrawn in place on a terminal, a line
+    a minute in a log. The rate and the time left count only the files decided so far, from the first."""
 
-    def __init__(self) -> None:
-        self.bar = None
-        self.started = time.monotonic()
-        self.done = 0
+    LOG_EVERY = 60.0
+
+    def __init__(self, verb: str = "Indexing") -> None:
+        self.verb = verb
+        self.first: tuple[float, int] | None = None  # (time, done) when the first file was decided
+        self.shown = 0.0
+        self.width = 0
 
     def __call__(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty():  # a log gets one line, not a bar redrawn in place
-            if self.done == 0 and done < total:
-                click.echo(f"Indexing {total} files...", err=True)
-            self.done = max(done, 1)
+        moment = time.monotonic()
+        if self.first is None:
+            if done == 0:
+                if not sys.stderr.isatty() and total:
+                    click.echo(f"{self.verb} {total:,} files...", err=True)
+                return
+            self.first = (moment, done)
+            self.shown = moment
+        tty = sys.stderr.isatty()
+        if done < total and moment - self.shown < (0.25 if tty else self.LOG_EVERY):
             return
-        if self.bar is None:
-            self.bar = click.progressbar(
-                length=total, label="Indexing", file=sys.stderr, show_pos=True, show_eta=True,
-                item_show_func=lambda _: self._rate(),
-            )
-            self.bar.__enter__()
-        self.bar.update(done - self.done)
-        self.done = done
+        self.shown = moment
+        line = self._line(done, total, moment)
+        if tty:
+            click.echo("\r" + line.ljust(self.width), err=True, nl=False)
+            self.width = len(line)
+        elif done < total:
+            click.echo(line, err=True)
 
-    def _rate(self) -> str:
-        elapsed = time.monotonic() - self.started
-        return f"{self.done / elapsed:.0f} files/s" if elapsed > 0 else ""
+    def _line(self, done: int, total: int, moment: float) -> str:
+        line = f"{self.verb} {done:,}/{total:,} files"
+        since, at_first = self.first
+        if moment - since >= 1 and done > at_first:
+            rate = (done - at_first) / (moment - since)
+            line += f", {rate:,.0f} files/s"
+            if done < total:
+                line += f", about {_duration((total - done) / rate)} left"
+        return line
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
+        if self.width and sys.stderr.isatty():
+            click.echo("\r" + " " * self.width + "\r", err=True, nl=False)
 
 
-@main.command("index")
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@main.command("index", short_help="Index letter files (PDF or text, or folders of them).")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @index_dir_option
-@click.option("--rebuild", is_flag=True, help="Build a new index from these paths alone, ignoring what is indexed.")
+@click.option("--rebuild", is_flag=True,
+              help="Build a new index from these paths alone, beside the old one, and swap it in when complete. "
+                   "An interrupted rebuild goes on where it stopped when run again.")
 @click.option("--replace", is_flag=True,
               help="A letter already indexed from another file is replaced by this one instead of a duplicate.")
+@click.option("--reparse", is_flag=True,
+              help="Parse again, from the texts the index stored, the letters an older version of the parser "
+                   "read (no file is read again); with --all, every letter.")
+@click.option("--all", "every", is_flag=True, help="With --reparse: every letter, not only the older ones.")
+@click.option("--repair", is_flag=True,
+              help="Rebuild a damaged index from the letter texts it stored (and a damaged ledger from the index).")
 @click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
 @click.option("--timeout", type=click.FloatRange(min=1), default=DEFAULT_TIMEOUT, show_default=True,
-              help="Seconds a file may take to read and parse.")
+              help="Seconds of processor time a file may take to read and parse (a busy machine does not count).")
 @click.option("--memory-mb", type=click.IntRange(min=256), default=DEFAULT_MEMORY_MB, show_default=True,
               help="Memory a worker may use.")
 @click.option("--checkpoint", type=click.IntRange(min=1), default=CHECKPOINT_LETTERS, show_default=True,
-              help="An incremental run publishes every so many changed letters.")
+              help="Publish after this many changed letters...")
+@click.option("--checkpoint-seconds", type=click.FloatRange(min=1), default=CHECKPOINT_SECONDS, show_default=True,
+              help="...or this many seconds of work, whichever comes first: the most a crash can lose.")
 @click.option("--rejected", "list_rejected", is_flag=True, help="List the files the index has rejected, and stop.")
 @engine_option
-def index_command(paths, index_dir, rebuild, replace, jobs, timeout, memory_mb, checkpoint, list_rejected,
-                  engine) -> None:
+def index_command(paths, index_dir, rebuild, replace, reparse, every, repair, jobs, timeout, memory_mb, checkpoint,
+                  checkpoint_seconds, list_rejected, engine) -> None:
     """Index letter files (PDF or text, or folders of them) into the index.
 
     Re-running indexes only new or changed files; every file gets one outcome: indexed, unchanged,
-    duplicate or rejected (with its reason).
+    duplicate, rejected (with its reason) or retry (it could not be read this time; the next run reads it
+    again). Ctrl-C keeps what was parsed: run the same command to go on.
     """
     if list_rejected:
         _print_rejected(rejected_files(index_dir))
         return
-    if not paths:
+    modes = [name for name, on in (("--rebuild", rebuild), ("--reparse", reparse), ("--repair", repair)) if on]
+    if len(modes) > 1:
+        raise click.UsageError(f"choose one of {' and '.join(modes)}")
+    if every and not reparse:
+        raise click.UsageError("--all goes with --reparse")
+    if (reparse or repair) and paths:
+        raise click.UsageError(f"{modes[0]} reads the texts the index stored: give no paths")
+    if not paths and not (reparse or repair):
         raise click.UsageError("give the files or folders to index (or --rejected to list rejected files)")
-    progress = _Progress()
+    progress = _Progress("Parsing again" if reparse or repair else "Indexing")
+    common = dict(jobs=jobs, timeout=timeout, memory_mb=memory_mb, checkpoint=checkpoint,
+                  checkpoint_seconds=checkpoint_seconds, progress=progress)
+    if reparse:
+        report = _indexing(lambda: reparse_index(index_dir, every=every, **common), progress, index_dir)
+    elif repair:
+        report = _indexing(lambda: repair_index(index_dir, engine=engine, **common), progress, index_dir)
+    else:
+        report = _indexing(lambda: index_paths(paths, index_dir, rebuild=rebuild, replace=replace, engine=engine,
+                                               **common), progress, index_dir)
+        if report.files == 0:
+            raise click.ClickException(f"no letter files (.pdf or .txt) were found in {_paths(paths)}")
+    decided = report.files - report.counts["unchanged"]
+    if decided and report.counts["rejected"] + report.counts["retry"] == decided:
+        raise click.ClickException(f"none of the {decided:,} files read could be indexed (see the reasons above)")
+
+
+def _indexing(run, progress: _Progress, index_dir: Path) -> RunReport:
+    """Run an indexing function, print its report; a refusal is one sentence, an interruption exits 130
+    (Ctrl-C) or 143 (SIGTERM) after the report says how to go on."""
     try:
-        report = index_paths(paths, index_dir, jobs=jobs, rebuild=rebuild, replace=replace, timeout=timeout,
-                             memory_mb=memory_mb, checkpoint=checkpoint, progress=progress, engine=engine)
-    except (IndexLocked, EngineError) as error:
+        report = run()
+    except (IndexLocked, EngineError, IndexDamaged, FileNotFoundError, WriterFailed) as error:
         raise click.ClickException(str(error)) from None
+    except (KeyboardInterrupt, Interrupted) as stop:
+        progress.close()
+        click.echo(f"Stopped by {'Ctrl-C' if isinstance(stop, KeyboardInterrupt) else 'SIGTERM'}: the index is as "
+                   "it was at its last checkpoint; run the same command to go on.", err=True)
+        sys.exit(130 if isinstance(stop, KeyboardInterrupt) else 143)
     finally:
         progress.close()
     click.echo(format_report(report, index_dir))
+    if report.interrupted:
+        sys.exit(130 if report.interrupted == "SIGINT" else 143)
+    return report
+
+
+def _paths(paths) -> str:
+    return ", ".join(printable_path(p) for p in paths)
 
 
 def format_report(report: RunReport, index_dir: Path) -> str:
+    tally = report.tally
     counts = report.counts
-    total = sum(counts.values())
-    if report.changed:
-        head = f"Published {report.generation} in {index_dir}"
+    rate = f", {report.files / report.seconds:,.0f} files/s" if report.seconds >= 1 and report.files else ""
+    if report.interrupted:
+        stopped = "Ctrl-C" if report.interrupted == "SIGINT" else "SIGTERM"
+        kept = (f"kept {counts['indexed']:,} letters in {report.generation}" if report.generation
+                else "nothing new to keep")
+        head = (f"Stopped by {stopped} after {report.files:,} files: {kept}; run the same command to go on "
+                f"({report.seconds:.1f} s{rate})")
+    elif report.changed and report.generation:
+        head = f"Published {report.generation} in {index_dir} ({report.files:,} files in {report.seconds:.1f} s{rate})"
     else:
-        head = f"Nothing changed in {index_dir}"
-    lines = [
-        f"{head} ({total} files in {report.seconds:.1f} s):",
-        f"  indexed     {counts['indexed']}",
-        f"  unchanged   {counts['unchanged']}",
-        f"  duplicates  {counts['duplicate']}",
-        f"  rejected    {counts['rejected']}",
-        f"  passages    +{report.passages_added} -{report.passages_removed}",
-        f"The index holds {report.letters} letters and {report.passages} passages.",
+        head = f"Nothing changed in {index_dir} ({report.files:,} files in {report.seconds:.1f} s{rate})"
+    lines = []
+    if report.recovered:
+        lines.append(f"First: {report.recovered}.")
+    if report.resumed:
+        lines.append("Went on with the interrupted rebuild (files it had read were not read again).")
+    lines += [
+        head + ":",
+        f"  indexed     {counts['indexed']:,}" + (f" ({tally.reparsed:,} parsed again)" if tally.reparsed else ""),
+        f"  unchanged   {counts['unchanged']:,}",
+        f"  duplicates  {counts['duplicate']:,}",
+        f"  rejected    {counts['rejected']:,}",
+        f"  retry       {counts['retry']:,}" + (f" (of {tally.retried:,} read again after a passing failure)"
+                                                 if tally.retried else ""),
     ]
-    if report.rejected:
-        lines.append("Rejected:")
-        lines.extend(f"  {outcome.reason}" for outcome in report.rejected)
-    if report.notes:
-        lines.append("Notes:")
-        lines.extend(f"  {outcome.path}: {outcome.reason}" for outcome in report.notes)
+    if tally.ignored:
+        lines.append(f"  ignored     {tally.ignored:,} not letter files (.pdf or .txt): "
+                     + ", ".join(tally.ignored_examples) + (", ..." if tally.ignored > len(tally.ignored_examples) else ""))
+    lines += [f"  passages    +{tally.passages_added:,} -{tally.passages_removed:,}",
+              f"The index holds {report.letters:,} letters and {report.passages:,} passages."]
+    if report.engine == "whoosh" and report.passages > WHOOSH_SLOW_PASSAGES:
+        lines.append("Note: " + whoosh_size_note(report.passages, index_dir))
+    sections = (("Rejected:", tally.rejected, False), ("To retry (the next kb index reads these again):", tally.retry, False),
+                ("Kept as they were:", tally.kept_as_they_were, True), ("Notes:", tally.notes, True))
+    for title, outcomes, with_path in sections:
+        if outcomes:
+            lines.append(title)
+            lines.extend(f"  {printable_path(o.path) + ': ' if with_path else ''}{o.reason}" for o in outcomes)
     return "\n".join(lines)
 
 
@@ -221,24 +327,64 @@ def _print_rejected(rows) -> None:
         click.echo("No rejected files.")
         return
     for row in rows:
-        click.echo(f"{row.path}\t{row.code}\t{row.reason}")
+        click.echo(f"{printable_path(row.path)}\t{row.code}\t{row.reason}")
 
 
-@main.command()
+@main.command(short_help="Show the published index, the last run and anything wrong.")
 @index_dir_option
 def status(index_dir: Path) -> None:
-    """Show the published generation, its size, the last run and the rejected files."""
+    """Show the published generation, its size, the last run, rejected files and files to retry, and
+    anything wrong: damage the quick check finds (sizes against the manifest; kb verify reads every byte),
+    an interrupted run, letters read by an older parser. Exits 1 when the index is damaged."""
     state = index_status(index_dir)
-    if state.generation is None:
+    if state.generation is None and not state.problems:
         raise click.ClickException(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
-    click.echo(f"index:       {index_dir} (generation {state.generation}, {state.engine})")
-    click.echo(f"letters:     {state.letters}")
-    click.echo(f"passages:    {state.passages}")
+    click.echo(f"index:       {index_dir} (generation {state.generation or '?'}, {state.engine or '?'})")
+    click.echo(f"letters:     {state.letters:,}")
+    click.echo(f"passages:    {state.passages:,}")
     if state.last_run:
         counts = state.last_run["counts"]
         summary = ", ".join(f"{counts.get(name, 0)} {name}" for name in OUTCOMES)
-        click.echo(f"last run:    #{state.last_run['run_id']} finished {state.last_run['finished_at']}: {summary}")
+        ended = "was interrupted" if state.last_run.get("state") == INTERRUPTED else "finished"
+        click.echo(f"last run:    #{state.last_run['run_id']} {ended} {state.last_run['finished_at']}: {summary}")
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
+    if state.retry:
+        click.echo(f"to retry:    {len(state.retry)} files (the next kb index reads them again)")
+    if state.problems:
+        click.echo("integrity:   DAMAGED")
+        for problem in state.problems:
+            click.echo(f"  {problem}")
+    else:
+        click.echo("integrity:   every file has the size its manifest records (kb verify reads every byte)")
+    for note in state.notes:
+        click.echo(f"note:        {note}")
+    if state.problems:
+        raise click.ClickException(f"the index is damaged: run kb verify --index-dir {index_dir} for the whole "
+                                   f"check, and kb index --repair --index-dir {index_dir} to rebuild it")
+
+
+@main.command(short_help="Check every byte of the index against its checksums.")
+@index_dir_option
+@click.option("--generation", default=None, help="Check this generation (say, a copy on a replica before it is "
+                                                  "published) instead of the published one.")
+@click.option("--all", "every", is_flag=True, help="Check every generation on disk.")
+def verify(index_dir: Path, generation: str | None, every: bool) -> None:
+    """Check the published generation's files against the sizes and checksums of its manifest, index/CURRENT,
+    and the ledger with SQLite's integrity check: one line per problem; exits 1 if there is any."""
+    started = time.monotonic()
+    try:
+        problems, checked = verify_index(index_dir, generation=generation, every=every)
+    except FileNotFoundError as error:
+        raise click.ClickException(str(error)) from None
+    for problem in problems:
+        click.echo(f"DAMAGED: {problem}")
+    took = f"{time.monotonic() - started:.1f} s"
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} in {index_dir} "
+                                   f"({took}); kb index --repair --index-dir {index_dir} rebuilds the index from "
+                                   "its stored letter texts")
+    what = ", ".join(checked) or "nothing"
+    click.echo(f"OK: {what} match{'es its' if len(checked) == 1 else ' their'} checksums ({took}).")
 
 
 host_option = click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
@@ -248,7 +394,7 @@ DEMO_SEED = 2016
 DEMO_INDEX = Path("index") / "demo"
 
 
-@main.command()
+@main.command(short_help="Build a demo index once, then serve the site on it.")
 @click.option("--letters", "count", type=click.IntRange(min=1, max=500_000), default=DEMO_LETTERS, show_default=True,
               help="How many synthetic letters the demo index holds.")
 @click.option("--from", "source", type=click.Path(exists=True, path_type=Path),
@@ -299,16 +445,11 @@ def _synthetic_demo(index_dir: Path, count: int, seed: int, jobs: int | None, en
 def _index_for_demo(paths: list[Path], index_dir: Path, *, rebuild: bool, jobs: int | None,
                     engine: str | None) -> None:
     progress = _Progress()
-    try:
-        report = index_paths(paths, index_dir, rebuild=rebuild, jobs=jobs, progress=progress, engine=engine)
-    except (IndexLocked, EngineError) as error:
-        raise click.ClickException(str(error)) from None
-    finally:
-        progress.close()
-    click.echo(format_report(report, index_dir))
+    _indexing(lambda: index_paths(paths, index_dir, rebuild=rebuild, jobs=jobs, progress=progress, engine=engine),
+              progress, index_dir)
 
 
-@main.command()
+@main.command(short_help="Serve the site over an index, for local use.")
 @index_dir_option
 @host_option
 @port_option
@@ -319,11 +460,20 @@ def serve(index_dir: Path, host: str, port: int) -> None:
 
 def serve_site(index_dir: Path, host: str, port: int) -> None:
     from kb.index import current_generation
-    from kb.web import create_app
+    from kb.web import create_app, local_server
 
     if current_generation(index_dir) is None:
         raise click.ClickException(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
     app = create_app({"INDEX_DIR": str(index_dir.resolve())})
-    click.echo(f"Serving {index_dir} at http://{host}:{port}/  (Ctrl+C stops)")
-    # threaded Werkzeug server: fine for one person; production runs gunicorn
-    app.run(host=host, port=port, debug=False, use_reloader=False, threaded=True)
+    try:
+        server = local_server(app, host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error} "
+                                   f"(is another server using it? try --port {port + 1})") from None
+    click.echo(f"Serving {index_dir} at http://{host}:{server.server_port}/  (Ctrl+C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

@@ -11,6 +11,7 @@ Multi-valued facets (drugs, guideline ids, specialties...) are stored as CSR: `i
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -98,6 +99,38 @@ class Columns:
         np.savez(temporary, **arrays)
         temporary.replace(directory / COLUMNS_FILE)
 
+    def extended(self, rows: int, added: Iterable[tuple[int, int, int, dict[str, Sequence[str]]]],
+                 live: np.ndarray) -> Columns:
+        """These columns grown to `rows` rows, with the `added` rows' (row, year, day, values) (each row
+        new, past the existing ones) and `live` (the rows of every live passage) as the passage mask."""
+        added = sorted(added, key=lambda entry: entry[0])
+        if added and added[0][0] < self.rows:
+            raise ValueError(f"row {added[0][0]} is already in the columns ({self.rows} rows)")
+        passage = np.zeros(rows, dtype=bool)
+        passage[live] = True
+        year = np.zeros(rows, dtype=np.int16)
+        day = np.full(rows, -1, dtype=np.int32)
+        year[: self.rows], day[: self.rows] = self.year, self.day
+        for row, row_year, row_day, _ in added:
+            year[row], day[row] = row_year, row_day
+        facets = {}
+        for name, facet in self.facets.items():
+            lookup = dict(facet.ids)
+            new_values = list(facet.values.tolist())
+            counts = np.zeros(rows - self.rows, dtype=np.int64)
+            indices = []
+            for row, _, _, values in added:
+                for value in values.get(name, ()):
+                    if value not in lookup:
+                        lookup[value] = len(new_values)
+                        new_values.append(value)
+                    indices.append(lookup[value])
+                counts[row - self.rows] = len(values.get(name, ()))
+            indptr = np.concatenate([facet.indptr, facet.indptr[-1] + np.cumsum(counts)])
+            all_indices = np.concatenate([facet.indices, np.asarray(indices, dtype=np.int32)])
+            facets[name] = Facet(np.asarray(new_values, dtype=str), indptr, all_indices, _entry_rows(indptr))
+        return Columns(passage, year, day, facets)
+
     @classmethod
     def load(cls, directory: Path) -> Columns:
         with np.load(directory / COLUMNS_FILE, allow_pickle=False) as data:
@@ -115,15 +148,16 @@ def _entry_rows(indptr: np.ndarray) -> np.ndarray:
 
 
 class ColumnsBuilder:
-    """Collects each row's values in row order, then packs them into arrays."""
+    """Collects each row's values in row order (in compact typed arrays: a million rows cost megabytes,
+    not the hundreds that lists of Python ints take), then packs them into numpy arrays."""
 
     def __init__(self) -> None:
-        self.passage: list[bool] = []
-        self.year: list[int] = []
-        self.day: list[int] = []
+        self.passage = array("b")
+        self.year = array("h")
+        self.day = array("i")
         self._lookup: dict[str, dict[str, int]] = {name: {} for name in MULTI}
-        self._indices: dict[str, list[int]] = {name: [] for name in MULTI}
-        self._indptr: dict[str, list[int]] = {name: [0] for name in MULTI}
+        self._indices: dict[str, array] = {name: array("i") for name in MULTI}
+        self._indptr: dict[str, array] = {name: array("q", [0]) for name in MULTI}
 
     @property
     def rows(self) -> int:
@@ -143,13 +177,13 @@ class ColumnsBuilder:
     def build(self) -> Columns:
         facets = {}
         for name in MULTI:
-            indptr = np.asarray(self._indptr[name], dtype=np.int64)
+            indptr = np.frombuffer(self._indptr[name], dtype=np.int64).copy()
             values = np.asarray(list(self._lookup[name]), dtype=str)
-            facets[name] = Facet(values, indptr, np.asarray(self._indices[name], dtype=np.int32),
+            facets[name] = Facet(values, indptr, np.frombuffer(self._indices[name], dtype=np.int32).copy(),
                                  _entry_rows(indptr))
         return Columns(
-            np.asarray(self.passage, dtype=bool),
-            np.asarray(self.year, dtype=np.int16),
-            np.asarray(self.day, dtype=np.int32),
+            np.frombuffer(self.passage, dtype=np.int8).astype(bool),
+            np.frombuffer(self.year, dtype=np.int16).copy(),
+            np.frombuffer(self.day, dtype=np.int32).copy(),
             facets,
         )

@@ -26,12 +26,13 @@ serialised by a lock.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -40,6 +41,8 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024  # the real letters are 21-101 KB; 50 MB leaves room for odd exports
+MAX_TEXT_FILE_BYTES = 4 * 1024 * 1024  # a text letter (UTF-16 doubles the bytes)
+MAX_TEXT_CHARS = 1_000_000  # a letter's text; the longest real one has 17,000 characters
 DEFAULT_MAX_PAGES = 300  # real letters have 2-10 pages
 MIN_TEXT_CHARS = 200  # non-whitespace; the shortest of the 130 real letters has 2,573
 MAX_JUNK_SHARE = 0.02  # decoded text with more control/undefined characters than this is not text
@@ -116,9 +119,27 @@ class NotFound(ExtractError):
 
 
 class UnreadableFile(ExtractError):
-    """The path exists but cannot be read as a file: a directory, a pipe, no permission, an I/O error."""
+    """The file exists but cannot be read now: no permission, an I/O error. This can pass."""
 
     code = "unreadable-file"
+
+
+class NotAFile(ExtractError):
+    """Named like a letter but not a regular file: a pipe, a socket, a device, a folder."""
+
+    code = "not-a-file"
+
+
+class BrokenLink(ExtractError):
+    """A symbolic link that leads nowhere (its target is missing) or in a circle."""
+
+    code = "broken-link"
+
+
+class UnreadableFolder(ExtractError):
+    """A folder that cannot be listed, so the letters in it cannot be found. This can pass."""
+
+    code = "unreadable-folder"
 
 
 class EmptyFile(ExtractError):
@@ -163,19 +184,146 @@ class UnreadableText(ExtractError):
     code = "unreadable-text"
 
 
-def find_letter_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """The letter files named by `paths`: files as given, folders searched recursively for .pdf and
-    .txt files (hidden ones skipped), each file once, in a stable order."""
-    found: dict[Path, None] = {}
-    for path in map(Path, paths):
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                hidden = any(part.startswith(".") for part in child.relative_to(path).parts)
-                if child.suffix.lower() in LETTER_SUFFIXES and child.is_file() and not hidden:
-                    found.setdefault(child, None)
+@dataclass(frozen=True)
+class Entry:
+    """One entry found under the paths given to `walk_letter_files`."""
+
+    path: str  # absolute, symbolic links resolved
+    problem: ExtractError | None = None  # why it cannot be read as a letter, found without reading it
+    ignored: bool = False  # a file that is not a letter file (not .pdf or .txt): counted, never read
+
+
+def walk_letter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Entry]:
+    """Every entry under `paths`, each file once, in a stable order (by name, depth first).
+
+    Files given by name are taken whatever their suffix; folders are searched recursively for .pdf and
+    .txt files, hidden entries skipped, other files reported as ignored. Symbolic links are followed
+    and resolved, so a file reachable by two paths (a link, or a folder given twice) is listed once, by its
+    real path; a link that leads nowhere or in a circle, a pipe or device named like a letter, a folder
+    that cannot be listed: each is an entry with its problem, never silently dropped.
+    """
+    roots: list[str] = []
+    seen: set[str] = set()  # files listed by name or through a link from outside the folders
+    for given in map(os.fspath, paths):
+        path = os.path.abspath(given)
+        resolved, problem = _resolve(path)
+        if problem is not None:
+            yield Entry(path, problem)
+        elif os.path.isdir(resolved):
+            roots.append(resolved)
+        elif resolved not in seen:
+            seen.add(resolved)
+            yield _file_entry(resolved, explicit=True)
+    roots = [root for root in sorted(set(roots)) if not any(_inside(root, other) for other in roots if other != root)]
+    visited: set[tuple[int, int]] = set()
+    for root in roots:
+        yield from _walk(root, roots, seen, visited)
+
+
+def _walk(folder: str, roots: list[str], seen: set[str], visited: set[tuple[int, int]]) -> Iterator[Entry]:
+    try:
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in visited:
+            return
+        visited.add((info.st_dev, info.st_ino))
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as error:
+        shown = printable_path(folder)
+        yield Entry(folder, UnreadableFolder(shown, f"{shown} is a folder that cannot be listed "
+                                                    f"({error.strerror or error}), so the letters in it were not read."))
+        return
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        path = entry.path
+        if entry.is_symlink():
+            target, problem = _resolve(path)
+            if problem is not None:
+                yield Entry(path, problem)
+            elif os.path.isdir(target):
+                if not _reached(target, roots):  # a folder inside is walked as itself
+                    yield from _walk(target, roots, seen, visited)
+            elif not _looks_like_letter(entry.name):
+                yield Entry(path, ignored=True)
+            elif target not in seen and not _reached(target, roots):
+                seen.add(target)
+                yield _file_entry(target, explicit=True)
+            # a link to a file the walk reaches anyway is that file, listed as itself
+        elif entry.is_dir(follow_symlinks=False):
+            if _looks_like_letter(entry.name):
+                shown = printable_path(path)
+                yield Entry(path, NotAFile(shown, f"{shown} is a folder, not a letter file; the letters inside "
+                                                  "it are read as those of any folder."))
+            yield from _walk(path, roots, seen, visited)
+        elif _looks_like_letter(entry.name):
+            if path not in seen:
+                yield _file_entry(path)
         else:
-            found.setdefault(path, None)
-    return list(found)
+            yield Entry(path, ignored=True)
+
+
+def _file_entry(path: str, *, explicit: bool = False) -> Entry:
+    """A file found by name or in a folder: a letter file to read, or what is wrong with it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as error:
+        shown = printable_path(path)
+        return Entry(path, UnreadableFile(shown, f"{shown} could not be read: {error.strerror or error}."))
+    if stat.S_ISDIR(mode):
+        return Entry(path, ignored=True)
+    if not stat.S_ISREG(mode):
+        shown = printable_path(path)
+        return Entry(path, NotAFile(shown, f"{shown} is not a regular file (a pipe, socket or device)."))
+    return Entry(path) if explicit or _looks_like_letter(path) else Entry(path, ignored=True)
+
+
+def _resolve(path: str) -> tuple[str, ExtractError | None]:
+    """The real path behind `path`, or the problem with the links on the way."""
+    try:
+        return os.path.realpath(path, strict=True), None
+    except FileNotFoundError:
+        shown = printable_path(path)
+        if os.path.islink(path) or os.path.lexists(path):
+            return path, BrokenLink(shown, f"{shown} is a symbolic link to something that does not exist.")
+        return path, NotFound(shown, f"{shown} was not found.")
+    except OSError as error:
+        shown = printable_path(path)
+        if error.errno == errno.ELOOP:
+            return path, BrokenLink(shown, f"{shown} is a symbolic link that leads back to itself (a loop).")
+        return path, UnreadableFile(shown, f"{shown} could not be read: {error.strerror or error}.")
+
+
+def _reached(path: str, roots: list[str]) -> bool:
+    """Whether walking `roots` reaches `path` by itself (inside one, through no hidden folder)."""
+    for root in roots:
+        if _inside(path, root):
+            return not any(part.startswith(".") for part in os.path.relpath(path, root).split(os.sep))
+    return False
+
+
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _looks_like_letter(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in LETTER_SUFFIXES
+
+
+def find_letter_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The readable letter files under `paths` (see walk_letter_files), for a command that reads them."""
+    return [Path(entry.path) for entry in walk_letter_files(paths) if not entry.problem and not entry.ignored]
+
+
+def printable_path(path: str | os.PathLike[str]) -> str:
+    """A path as text that can be printed and stored: a file name that is not valid UTF-8 shows its odd
+    bytes escaped ("x\\xff.txt"), as `ls --quoting-style=escape` would."""
+    name = os.fspath(path)
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 def extract_text(
@@ -198,6 +346,7 @@ def extract_bytes(
     max_pages: int = DEFAULT_MAX_PAGES,
 ) -> Extracted:
     """Extract from a file's bytes already in memory; `name` is the file name used in reasons."""
+    name = printable_path(name)
     if not data:
         raise EmptyFile(name, f"{name} is empty (0 bytes).")
     if len(data) > max_bytes:
@@ -209,22 +358,29 @@ def extract_bytes(
     elif name.lower().endswith(".pdf"):
         raise NotAPdf(name, f"{name} is named .pdf but is not a PDF: it looks like {_describe(data)}.")
     else:
+        if len(data) > MAX_TEXT_FILE_BYTES:
+            raise TooLarge(name, f"{name} is {_size(len(data))}, over the limit of {_size(MAX_TEXT_FILE_BYTES)} "
+                                 "for a text letter.")
         text, pages, kind = _text_file_text(data, name), None, "text"
+    if len(text) > MAX_TEXT_CHARS:
+        raise TooLarge(name, f"{name} holds {len(text):,} characters of text, over the limit of {MAX_TEXT_CHARS:,} "
+                             "for a letter.")
     _require_enough_text(text, name, pages)
     return Extracted(text=text, kind=kind, pages=pages, sha256=sha256, size=len(data))
 
 
-def read_letter_file(name: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+def read_letter_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
     """A letter file's bytes, read once, or an ExtractError (not found, not a regular file, too large)."""
+    name = printable_path(path)
     try:
-        info = os.stat(name)
+        info = os.stat(path)
         # A FIFO or device named like a letter would block or never end; only regular files are read.
         if not stat.S_ISREG(info.st_mode):
-            raise UnreadableFile(name, f"{name} is not a regular file.")
+            raise NotAFile(name, f"{name} is not a regular file.")
         # Checked before reading so a huge file costs nothing.
         if info.st_size > max_bytes:
             raise TooLarge(name, f"{name} is {_size(info.st_size)}, over the limit of {_size(max_bytes)}.")
-        with open(name, "rb") as file:
+        with open(path, "rb") as file:
             # One byte more than allowed, so a file that grew since the stat is still caught.
             return file.read(max_bytes + 1)
     except FileNotFoundError as error:

@@ -25,7 +25,7 @@ import json
 import os
 import re
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,6 +34,7 @@ from kb.columns import MULTI as COLUMN_FACETS
 from kb.columns import Columns, ColumnsBuilder
 from kb.engines import Reader, engine_named, engine_of
 from kb.guidelines import citation_ancestry
+from kb.integrity import write_manifest
 from kb.models import Letter
 from kb.records import item_record, letter_record
 
@@ -165,12 +166,32 @@ def generation_dirs(index_dir: Path) -> list[Path]:
 
 
 def current_generation(index_dir: Path) -> str | None:
-    """The published generation's name, or None when nothing was published yet."""
+    """The published generation's name, or None when nothing was published yet (or CURRENT is damaged:
+    `current_problem` tells which)."""
+    name, _ = _read_current(index_dir)
+    return name
+
+
+def current_problem(index_dir: Path) -> str | None:
+    """What is wrong with index/CURRENT, in words, or None when it names a generation that exists (or is
+    absent, as before the first publish)."""
+    name, problem = _read_current(index_dir)
+    if problem is None and name is not None and not (index_dir / name).is_dir():
+        return f"names {name}, which does not exist"
+    return problem
+
+
+def _read_current(index_dir: Path) -> tuple[str | None, str | None]:
     try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        raw = (index_dir / CURRENT).read_bytes()
     except FileNotFoundError:
-        return None
-    return name if _GENERATION.match(name) else None
+        return None, None
+    except OSError as error:
+        return None, f"cannot be read ({error.strerror or error})"
+    name = raw.decode("utf-8", "replace").strip()
+    if _GENERATION.match(name):
+        return name, None
+    return None, "does not name a generation (it is damaged)"
 
 
 def next_generation_name(index_dir: Path) -> str:
@@ -216,13 +237,16 @@ class Change:
     docs: tuple[dict, ...] = ()
 
 
-def apply_changes(generation: Path, changes: Iterable[Change], *, optimize: bool = False) -> None:
+def apply_changes(generation: Path, changes: Iterable[Change], *, optimize: bool = False,
+                  first_row: int = 0) -> list[int] | None:
     """Write the changes into an unpublished generation in one commit.
 
     Deleting by letter id before adding makes re-indexing idempotent: an update by key would leave
-    duplicates when one key is written twice in one writer.
+    duplicates when one key is written twice in one writer. Returns the row of each added document, in
+    order, when the engine keeps rows for good (new rows from `first_row` on), or None when it renumbers
+    documents (Whoosh merges segments): then the columns are rebuilt whole.
     """
-    engine_of(generation).apply_changes(generation, changes, optimize=optimize)
+    return engine_of(generation).apply_changes(generation, changes, optimize=optimize, first_row=first_row)
 
 
 def count_documents(generation: Path) -> tuple[int, int]:
@@ -230,24 +254,47 @@ def count_documents(generation: Path) -> tuple[int, int]:
     return engine_of(generation).count_documents(generation, LETTER)
 
 
-def build_columns(generation: Path) -> Columns:
-    """Read the facet values of a written generation's live passages into kb.columns arrays, by row."""
-    rows, passages = engine_of(generation).passage_values(generation, PASSAGE)
+def column_values(doc: dict) -> tuple[int, int, dict[str, list[str]]]:
+    """A passage document's (year, day, facet values) as kb.columns keeps them."""
+    values = {name: [v for v in (doc.get(name) or "").split(",") if v] for name in COLUMN_FACETS}
+    return doc["year"], doc["day"], values
+
+
+def build_columns(generation: Path, base: Columns | None = None,
+                  added: list[tuple[int, dict]] | None = None) -> Columns:
+    """The facet columns of a written generation, by row.
+
+    With the columns of the generation it was linked from (`base`) and the rows of the passage documents
+    it added (`added`: (row, doc)), the base is extended and re-masked by the live passages (rows are never
+    reused); otherwise, or once half the rows are dead, every live passage's values are read again."""
+    engine = engine_of(generation)
+    if base is not None and added is not None:
+        live = engine.live_rows(generation, PASSAGE)
+        rows = max(base.rows, max((row + 1 for row, _ in added), default=0), int(live.max()) + 1 if len(live) else 0)
+        if len(live) * 2 >= rows:
+            return base.extended(rows, ((row, *column_values(doc)) for row, doc in added), live)
+    rows, passages = engine.passage_values(generation, PASSAGE)
     builder = ColumnsBuilder()
     for row, fields in passages:
         while builder.rows < row:
             builder.add(passage=False)
-        values = {name: [v for v in (fields.get(name) or "").split(",") if v] for name in COLUMN_FACETS}
-        builder.add(passage=True, year=fields["year"], day=fields["day"], values=values)
+        year, day, values = column_values(fields)
+        builder.add(passage=True, year=year, day=day, values=values)
     while builder.rows < rows:
         builder.add(passage=False)
     return builder.build()
 
 
-def seal_generation(generation: Path) -> None:
-    """Ready a written generation for publishing: save its facet columns, then make it all durable."""
-    build_columns(generation).save(generation)
+def seal_generation(generation: Path, columns: Columns, *, letters: int, passages: int,
+                    previous: dict | None = None) -> dict:
+    """Ready a written generation for publishing: save its facet columns and its manifest (checksums and
+    counts, `previous`'s hashes reused for unchanged files), and make it all durable. Returns the manifest."""
+    columns.save(generation)
+    manifest = write_manifest(generation, engine=generation_engine(generation), letters=letters, passages=passages,
+                              previous=previous, skip=[p.name for p in generation.iterdir()
+                                                       if engine_of(generation).is_lock_file(p.name)])
     fsync_tree(generation)
+    return manifest
 
 
 def fsync_tree(path: Path) -> None:
@@ -285,14 +332,26 @@ def publish(index_dir: Path, generation: str) -> None:
 def prune_generations(index_dir: Path, keep: int = KEEP_GENERATIONS) -> list[str]:
     """Remove unpublished leftovers and all but the newest `keep` published generations."""
     current = current_generation(index_dir)
+    if current is None:  # nothing published, or CURRENT damaged: nothing can be told a leftover
+        return []
     removed = []
-    published = [p for p in generation_dirs(index_dir) if current and p.name <= current]
+    published = [p for p in generation_dirs(index_dir) if p.name <= current]
     keep_names = {p.name for p in published[-keep:]}
     for path in generation_dirs(index_dir):
         if path.name not in keep_names:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path.name)
     return removed
+
+
+def stored_letter_records(generation: Path, batch: int = 500) -> Iterator[dict]:
+    """The letter record (the letter page's data, kb.records) of every letter in a generation."""
+    engine = engine_of(generation)
+    rows = engine.live_rows(generation, LETTER).tolist()
+    reader = engine.open(generation)
+    for start in range(0, len(rows), batch):
+        for fields in reader.stored(rows[start:start + batch]):
+            yield json.loads(fields["data"])
 
 
 def open_published(index_dir: Path) -> tuple[str, Reader]:

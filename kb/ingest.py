@@ -1,41 +1,73 @@
 """`kb index`: walk, read and parse letter files in parallel, and publish them into the index.
 
-Every input file gets exactly one outcome per run:
+Every entry found gets exactly one outcome per run (kb.decisions: indexed, unchanged, duplicate, rejected,
+retry; files that are not letters are counted as ignored). Files are decided in the order they were found,
+whatever order the workers finish in, so the same input always gives the same index.
 
-    indexed     its letter was added, or replaced an older parse of the same file
-    unchanged   same path, size and modification time as when last seen: not read again
-    duplicate   the same bytes as another file, or a case number already indexed from another file
-                (with a note when its parse differs), unless `replace` asks for it to replace that one
-    rejected    it could not be read or parsed; the reason says why
+One run holds the index lock. Reading and parsing happen in worker processes (kb.pool); deciding in this
+thread; writing in a writer thread (kb.writer), which publishes a new generation at every checkpoint: every
+`checkpoint` changed letters or `checkpoint_seconds` of work, whichever comes first, so a crash or a kill
+loses at most the work since the last one and a rerun of the same command goes on from there. Ctrl-C or
+SIGTERM stops reading, keeps what was parsed (a last checkpoint) and says how to go on.
 
-Files are decided in the order they were found, whatever order the workers finish in, so the same input
-always gives the same index. One run holds the index lock; it writes new generations (kb.index) and
-records its decisions in the ledger (kb.ledger) before publishing each one.
+A rebuild (`rebuild=True`) is written beside the index, in `index/rebuild/`, as an index of its own with
+its own ledger and checkpoints, so an interrupted rebuild also goes on where it stopped; only when it is
+complete does its generation replace the published one, and its ledger the index's, in one step.
 """
 
 from __future__ import annotations
 
+import ast
 import fcntl
+import json
 import os
+import shutil
+import signal
 import socket
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import xxhash
+
 from kb import index as kb_index
+from kb.decisions import Decisions, Slot, Tally
 from kb.engines import EngineError, engine_named
-from kb.extract import find_letter_files
-from kb.ledger import DUPLICATE, INDEXED, LEDGER_NAME, OUTCOMES, REJECTED, UNCHANGED, FileRow, Ledger, LetterRow, Outcome, now
-from kb.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Parsed, WorkerPool
+from kb.extract import walk_letter_files
+from kb.integrity import IndexDamaged, Problem, check_generation, manifest_counts
+from kb.ledger import (
+    FINISHED,
+    INTERRUPTED,
+    LEDGER_NAME,
+    RETRY,
+    Checkpoint,
+    FileRow,
+    Ledger,
+    LedgerDamaged,
+    LetterRow,
+    now,
+)
+from kb.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Parsed, StoredLetter, WorkerPool, parse_stored
+from kb.writer import Batch, GenerationWriter
 
 LOCK_NAME = "lock"
-ORIGINALS = "originals"
-CHECKPOINT_LETTERS = 20_000  # an incremental run publishes every so many changed letters: a crash loses little
+REBUILD_DIR = "rebuild"
+REBUILD_MARKER = "REBUILD.json"
+CHECKPOINT_LETTERS = 20_000  # changed letters between checkpoints...
+CHECKPOINT_SECONDS = 60.0  # ...or seconds of work, whichever comes first: the most a crash can lose
+WHOOSH_SLOW_PASSAGES = 40_000  # past this Whoosh's faceted and phrase searches pass 300 ms p95 (bench/RESULTS.md)
 
 
 class IndexLocked(RuntimeError):
     """Another `kb index` holds this index's lock."""
+
+
+class Interrupted(Exception):
+    """SIGTERM, turned into an exception in the deciding thread like Ctrl-C's KeyboardInterrupt."""
 
 
 class IndexLock:
@@ -75,183 +107,135 @@ class RunReport:
 
     run_id: int
     generation: str | None = None  # the generation published last, None when nothing changed
-    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(OUTCOMES, 0))
-    passages_added: int = 0
-    passages_removed: int = 0
+    tally: Tally = field(default_factory=Tally)
     letters: int = 0
     passages: int = 0
     seconds: float = 0.0
-    rejected: list[Outcome] = field(default_factory=list)
-    notes: list[Outcome] = field(default_factory=list)  # duplicates whose parse differs, replacements
+    interrupted: str | None = None  # "SIGINT" or "SIGTERM" when the run was stopped
+    resumed: bool = False  # a rebuild that went on from an interrupted one
+    engine: str | None = None
+    recovered: str | None = None  # what was finished of an earlier, interrupted run
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return self.tally.counts
+
+    @property
+    def passages_added(self) -> int:
+        return self.tally.passages_added
+
+    @property
+    def passages_removed(self) -> int:
+        return self.tally.passages_removed
+
+    @property
+    def rejected(self) -> list:
+        return self.tally.rejected
+
+    @property
+    def notes(self) -> list:
+        return self.tally.notes
 
     @property
     def changed(self) -> bool:
-        return self.passages_added > 0 or self.passages_removed > 0 or self.generation is not None
+        return self.tally.passages_added > 0 or self.tally.passages_removed > 0 or self.generation is not None
+
+    @property
+    def files(self) -> int:
+        return sum(self.counts.values())
 
 
-def recover(index_dir: Path, ledger: Ledger) -> None:
-    """Finish what a killed run left: publish a generation the ledger committed, drop unpublished ones."""
+def parser_version() -> str:
+    """A short hash of the parser's code and reference data: kb.letters and every kb module it imports,
+    and kb/data. A letter read by another version can be parsed again (kb index --reparse)."""
+    package = Path(__file__).resolve().parent
+    hasher = xxhash.xxh3_64()
+    pending, done = ["letters"], set()
+    while pending:
+        name = pending.pop()
+        if name in done or not (package / f"{name}.py").is_file():
+            continue
+        done.add(name)
+        source = (package / f"{name}.py").read_bytes()
+        for node in ast.walk(ast.parse(source)):
+            if isinstance(node, ast.ImportFrom) and node.module == "kb":
+                pending.extend(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kb."):
+                pending.append(node.module.split(".")[1])
+    for name in sorted(done):
+        hasher.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
+    for data in sorted((package / "data").glob("*.json")):
+        hasher.update(data.name.encode() + b"\0" + data.read_bytes())
+    return hasher.hexdigest()[:12]
+
+
+# --------------------------------------------------------------------------------------------
+# Recovery and integrity
+
+
+def recover(index_dir: Path, ledger: Ledger) -> str | None:
+    """Finish what a killed run left, and say what was done (None when nothing): publish a generation the
+    ledger committed but CURRENT does not name, drop unpublished leftovers, and remove a rebuild that was
+    already swapped in."""
+    done = None
     committed = ledger.generation()
-    if committed and committed != kb_index.current_generation(index_dir) and (index_dir / committed).is_dir():
-        kb_index.publish(index_dir, committed)
+    current = kb_index.current_generation(index_dir)
+    if committed and committed != current and (index_dir / committed).is_dir():
+        if not check_generation(index_dir / committed, deep=False):
+            kb_index.publish(index_dir, committed)
+            done = (f"the last run was interrupted before publishing {committed}; it is published now"
+                    if current else f"index/CURRENT was damaged or missing; it names {committed} again")
     kb_index.prune_generations(index_dir)
+    staging = index_dir / REBUILD_DIR
+    marker = _read_marker(staging)
+    if marker and ledger.meta("rebuild") == marker.get("id"):
+        shutil.rmtree(staging, ignore_errors=True)
+    return done
 
 
-def _items_signature(parsed_letter) -> str:
-    return "\n".join(f"{item.heading}\t{item.decision}" for item in parsed_letter.items)
+def damage(index_dir: Path, *, deep: bool) -> list[Problem]:
+    """What is damaged in an index: CURRENT, the published generation (sizes, or every byte when `deep`),
+    the ledger. [] when nothing is."""
+    problems = []
+    problem = kb_index.current_problem(index_dir)
+    if problem:
+        problems.append(Problem("CURRENT", problem))
+    current = kb_index.current_generation(index_dir)
+    if current and not problem:
+        problems += check_generation(index_dir / current, deep=deep)
+    if (index_dir / LEDGER_NAME).exists():
+        try:
+            with Ledger(index_dir, create=False) as ledger:
+                problems += [Problem(LEDGER_NAME, what) for what in ledger.integrity_problems()]
+        except LedgerDamaged as error:
+            problems.append(Problem(LEDGER_NAME, str(error).split(": ", 1)[-1]))
+    return problems
 
 
-class _Run:
-    """The decisions of one run, and the generations it writes."""
+def verify_index(index_dir: Path, *, generation: str | None = None, every: bool = False
+                 ) -> tuple[list[Problem], list[str]]:
+    """`kb verify`: every byte of the published generation (or of `generation`, or of every generation),
+    CURRENT and the ledger. Returns (problems, the generations checked)."""
+    index_dir = Path(index_dir)
+    if generation is not None or every:
+        names = [generation] if generation is not None else [g.name for g in kb_index.generation_dirs(index_dir)]
+        problems = [p for name in names for p in check_generation(index_dir / name, deep=True)]
+        return problems, names
+    if not (index_dir / kb_index.CURRENT).exists() and not (index_dir / LEDGER_NAME).exists():
+        raise FileNotFoundError(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
+    current = kb_index.current_generation(index_dir)
+    return damage(index_dir, deep=True), [current] if current else []
 
-    def __init__(self, index_dir: Path, ledger: Ledger, run_id: int, *, rebuild: bool, replace: bool,
-                 checkpoint: int, engine: str | None = None):
-        self.index_dir = index_dir
-        self.engine = engine
-        self.ledger = ledger
-        self.rebuild = rebuild
-        self.replace = replace
-        self.checkpoint = checkpoint
-        self.report = RunReport(run_id)
-        self.started_at = now()
-        self.known_files = {} if rebuild else ledger.files()
-        self.letters: dict[str, LetterRow] = {} if rebuild else ledger.letters()
-        # sha256 -> path of the file already indexed or seen with those bytes
-        self.by_sha: dict[str, str] = {
-            row.sha256: row.path for row in self.known_files.values() if row.sha256 and row.outcome != REJECTED
-        }
-        self.working: Path | None = None  # the unpublished generation being written
-        self._reset_pending()
 
-    def _reset_pending(self) -> None:
-        self.changes: dict[str, kb_index.Change] = {}
-        self.outcomes: list[Outcome] = []
-        self.files: list[FileRow] = []
-        self.added: dict[str, LetterRow] = {}
-        self.removed: set[str] = set()
+def _refuse_damaged(index_dir: Path, problems: list[Problem]) -> None:
+    listed = "; ".join(str(p) for p in problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+    raise IndexDamaged(f"the index in {index_dir} is damaged: {listed}. Nothing was changed. "
+                       f"Run: kb index --repair --index-dir {index_dir} (it rebuilds the index from the letter "
+                       "texts it stored, without reading the files again)", problems)
 
-    # decisions
 
-    def is_unchanged(self, path: str, stat: os.stat_result) -> bool:
-        row = self.known_files.get(path)
-        return row is not None and row.size == stat.st_size and row.mtime_ns == stat.st_mtime_ns
-
-    def unchanged(self, path: str) -> None:
-        row = self.known_files[path]
-        self._outcome(Outcome(path, UNCHANGED, row.code, row.reason, row.letter_id))
-
-    def decide(self, parsed: Parsed, stat: os.stat_result) -> None:
-        path = parsed.path
-        if parsed.letter is None:
-            self._file(parsed, stat, Outcome(path, REJECTED, parsed.code, parsed.reason))
-            self.report.rejected.append(self.outcomes[-1])
-            return
-        previous = self.known_files.get(path)
-        if previous and previous.sha256 == parsed.sha256:  # touched, not changed
-            self._file(parsed, stat, Outcome(path, UNCHANGED, previous.code, previous.reason, previous.letter_id))
-            return
-        same_bytes = self.by_sha.get(parsed.sha256)
-        letter_id = kb_index.letter_id_of(parsed.letter)
-        if same_bytes and same_bytes != path:
-            self._file(parsed, stat, Outcome(path, DUPLICATE, "same-file", f"the same file as {same_bytes}",
-                                             letter_id))
-            return
-        holder = self.letters.get(letter_id)
-        if holder and holder.path != path and not self.replace:
-            self._duplicate_letter(parsed, stat, letter_id, holder)
-            return
-        if previous and previous.outcome == INDEXED and previous.letter_id and previous.letter_id != letter_id:
-            self._remove_letter(previous.letter_id)  # this file now holds another letter
-        note = f"replaces the parse from {holder.path}" if holder and holder.path != path else None
-        self._index(parsed, stat, letter_id, note)
-
-    def _duplicate_letter(self, parsed: Parsed, stat: os.stat_result, letter_id: str, holder: LetterRow) -> None:
-        reason = f"{letter_id} is already indexed from {holder.path}"
-        new_items = len(parsed.letter.items)
-        if _items_signature(parsed.letter) != holder.items_signature:
-            reason += (f"; this file's parse differs ({new_items} items against {holder.passages})"
-                       if new_items != holder.passages else "; this file's parse differs in its items")
-            reason += "; use --replace to index this file instead"
-        outcome = Outcome(parsed.path, DUPLICATE, "same-case-number", reason, letter_id)
-        self._file(parsed, stat, outcome)
-        if "differs" in reason:
-            self.report.notes.append(outcome)
-
-    def _index(self, parsed: Parsed, stat: os.stat_result, letter_id: str, note: str | None) -> None:
-        old = self.letters.get(letter_id)
-        if old:
-            self.report.passages_removed += old.passages
-        source = kb_index.Source(parsed.path, parsed.sha256, parsed.kind, parsed.size, parsed.pages)
-        docs = kb_index.documents(parsed.letter, source)
-        row = LetterRow(letter_id, len(docs) - 1, parsed.path, parsed.sha256, _items_signature(parsed.letter))
-        self.letters[letter_id] = row
-        self.added[letter_id] = row
-        self.removed.discard(letter_id)
-        self.changes[letter_id] = kb_index.Change(letter_id, tuple(docs))
-        self.report.passages_added += row.passages
-        self.by_sha[parsed.sha256] = parsed.path
-        outcome = Outcome(parsed.path, INDEXED, "replaced" if note else None, note, letter_id)
-        self._file(parsed, stat, outcome)
-        if note:
-            self.report.notes.append(outcome)
-
-    def _remove_letter(self, letter_id: str) -> None:
-        old = self.letters.pop(letter_id, None)
-        if old:
-            self.report.passages_removed += old.passages
-            self.added.pop(letter_id, None)
-            self.removed.add(letter_id)
-            self.changes[letter_id] = kb_index.Change(letter_id)
-
-    def _file(self, parsed: Parsed, stat: os.stat_result, outcome: Outcome) -> None:
-        self.files.append(FileRow(parsed.path, stat.st_size, stat.st_mtime_ns, parsed.sha256, outcome.outcome,
-                                  outcome.code, outcome.reason, outcome.letter_id))
-        self._outcome(outcome)
-
-    def _outcome(self, outcome: Outcome) -> None:
-        self.outcomes.append(outcome)
-        self.report.counts[outcome.outcome] += 1
-
-    # writing
-
-    def due(self) -> bool:
-        return len(self.changes) >= self.checkpoint
-
-    def flush(self, *, final: bool) -> None:
-        """Write pending changes; publish them unless this is an unfinished rebuild."""
-        if self.changes or (self.rebuild and self.working is None):
-            if self.working is None:
-                base = None if self.rebuild else kb_index.current_generation(self.index_dir)
-                self.working = kb_index.start_generation(self.index_dir, base, self.engine)
-            kb_index.apply_changes(self.working, self.changes.values(), optimize=self.rebuild and final)
-            self.changes = {}
-        publish = self.working is not None and (final or not self.rebuild)
-        if not publish and not final:
-            return
-        generation = self.working.name if publish else None
-        if publish:
-            self._verify(self.working)
-            kb_index.seal_generation(self.working)
-        counts = dict(self.report.counts)
-        self.ledger.record_run(
-            run_id=self.report.run_id, started_at=self.started_at, generation=generation, counts=counts,
-            outcomes=self.outcomes, files=self.files, letters_added=self.added.values(),
-            letters_removed=self.removed, reset=self.rebuild, final=final,
-        )
-        if publish:
-            kb_index.publish(self.index_dir, generation)
-            kb_index.prune_generations(self.index_dir)
-            self.report.generation = generation
-            self.working = None
-        self.rebuild = self.rebuild and not publish
-        self._reset_pending()
-
-    def _verify(self, generation: Path) -> None:
-        expected = (len(self.letters), sum(row.passages for row in self.letters.values()))
-        found = kb_index.count_documents(generation)
-        if found != expected:
-            raise RuntimeError(f"the new index {generation.name} holds {found[0]} letters and {found[1]} passages "
-                               f"but the ledger expects {expected[0]} and {expected[1]}; it was not published")
+# --------------------------------------------------------------------------------------------
+# Runs
 
 
 def index_paths(
@@ -262,63 +246,367 @@ def index_paths(
     rebuild: bool = False,
     replace: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
+    wall_timeout: float | None = None,
     memory_mb: int = DEFAULT_MEMORY_MB,
     checkpoint: int = CHECKPOINT_LETTERS,
+    checkpoint_seconds: float = CHECKPOINT_SECONDS,
     progress: Callable[[int, int], None] | None = None,
     engine: str | None = None,
+    task: Callable | None = None,
 ) -> RunReport:
     """Index the letter files in `paths` (files, or folders searched recursively) into `index_dir`.
 
     `engine` (kb.engines) is for a new index or a rebuild; without it an index keeps the engine it has, and
-    a new one gets $KB_ENGINE, else whoosh. Asking an update for another engine is an error.
+    a new one gets $KB_ENGINE, else whoosh. Asking an update for another engine is an error. `task` is the
+    function the workers run on each file (kb.pool.parse_file).
     """
-    started = time.monotonic()
+    paths = [os.path.abspath(os.fspath(p)) for p in paths]
+    options = dict(jobs=jobs, timeout=timeout, wall_timeout=wall_timeout, memory_mb=memory_mb, checkpoint=checkpoint,
+                   checkpoint_seconds=checkpoint_seconds, progress=progress, task=task)
     index_dir = Path(index_dir)
-    with IndexLock(index_dir), Ledger(index_dir) as ledger:
-        recover(index_dir, ledger)
+    with IndexLock(index_dir), _opened_ledger(index_dir) as ledger:
+        recovered = _ready(index_dir, ledger)
         current = kb_index.current_generation(index_dir)
         in_use = kb_index.generation_engine(index_dir / current) if current else None
         engine = engine_named(engine or in_use).NAME
         if in_use and in_use != engine and not rebuild:
-            raise EngineError(f"the index in {index_dir} uses {in_use}, not {engine}: "
-                              f"rebuild it to change engines (kb index --rebuild --engine {engine})")
-        run = _Run(index_dir, ledger, ledger.next_run_id(), rebuild=rebuild, replace=replace, checkpoint=checkpoint,
-                   engine=engine)
-        files = [str(Path(p).resolve()) for p in find_letter_files(paths)]
-        stats = {path: os.stat(path) for path in files}
-        todo = [path for path in files if rebuild or not run.is_unchanged(path, stats[path])]
-        todo_set = set(todo)
-        done = 0
-        for path in files:
-            if path not in todo_set:
-                run.unchanged(path)
-                done += 1
-        if progress:
-            progress(done, len(files))
-        with WorkerPool(jobs, timeout=timeout, memory_mb=memory_mb, originals=index_dir / ORIGINALS) as pool:
-            for parsed in _in_order(pool.run(todo)):
-                run.decide(parsed, stats[parsed.path])
-                done += 1
-                if progress:
-                    progress(done, len(files))
-                if run.due():
-                    run.flush(final=False)
-        run.flush(final=True)
-        report = run.report
-        report.letters, report.passages = ledger.totals()
-        report.seconds = time.monotonic() - started
+            shown = " ".join(paths)
+            raise EngineError(f"the index in {index_dir} uses {in_use}, not {engine}: rebuild it to change engines "
+                              f"(kb index --rebuild --engine {engine} --index-dir {index_dir} {shown})")
+
+        def feed(decisions: Decisions) -> Iterator[Slot]:
+            return (decisions.slot(entry) for entry in walk_letter_files(paths))
+
+        total = (lambda: sum(1 for entry in walk_letter_files(paths) if not entry.ignored)) if progress else None
+        if rebuild:
+            report = _rebuild(index_dir, ledger, {"kind": "rebuild", "paths": paths, "engine": engine}, feed,
+                              engine, replace, total, options)
+        else:
+            report = _run(index_dir, ledger, feed, engine=engine, replace=replace, total=total, **options)
+        report.recovered = recovered
         return report
 
 
-def _in_order(results: Iterable[tuple[int, Parsed]]) -> Iterable[Parsed]:
-    """Results in the order the files were found, whatever order the workers finish them in."""
-    waiting: dict[int, Parsed] = {}
-    expected = 0
-    for number, parsed in results:
-        waiting[number] = parsed
-        while expected in waiting:
-            yield waiting.pop(expected)
-            expected += 1
+def reparse_index(index_dir: Path, *, jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+                  memory_mb: int = DEFAULT_MEMORY_MB, checkpoint: int = CHECKPOINT_LETTERS,
+                  checkpoint_seconds: float = CHECKPOINT_SECONDS, every: bool = False,
+                  progress: Callable[[int, int], None] | None = None) -> RunReport:
+    """Parse again, from the texts the index stored, every letter read by another version of the parser
+    (every letter with `every`), and publish what changed: incremental and resumable like any run."""
+    index_dir = Path(index_dir)
+    with IndexLock(index_dir), _opened_ledger(index_dir) as ledger:
+        recovered = _ready(index_dir, ledger)
+        current = kb_index.current_generation(index_dir)
+        if current is None:
+            raise FileNotFoundError(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
+        version = parser_version()
+        rows = ledger.all_letters() if every else ledger.letters_not_parsed_by(version)
+        count = ledger.totals()[0] if every else ledger.count_not_parsed_by(version)
+        report = _run(index_dir, ledger, _stored_feed(rows), engine=kb_index.generation_engine(index_dir / current),
+                      total=lambda: count, task=parse_stored, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
+                      checkpoint=checkpoint, checkpoint_seconds=checkpoint_seconds, progress=progress)
+        report.recovered = recovered
+        return report
+
+
+def repair_index(index_dir: Path, *, jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 memory_mb: int = DEFAULT_MEMORY_MB, checkpoint: int = CHECKPOINT_LETTERS,
+                 checkpoint_seconds: float = CHECKPOINT_SECONDS, engine: str | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> RunReport:
+    """Rebuild a damaged index from the letter texts it stored (no letter file is read again), as a
+    rebuild: beside the index, resumable, swapped in whole. A damaged ledger is first rebuilt from the
+    letters of the newest generation that verifies."""
+    index_dir = Path(index_dir)
+    with IndexLock(index_dir):
+        _repair_ledger(index_dir)
+        with Ledger(index_dir) as ledger:
+            if (index_dir / kb_index.CURRENT).exists() and kb_index.current_problem(index_dir):
+                (index_dir / kb_index.CURRENT).unlink()  # damaged: the ledger names the generation to publish
+            recover(index_dir, ledger)
+            current = kb_index.current_generation(index_dir)
+            in_use = kb_index.generation_engine(index_dir / current) if current and (index_dir / current).is_dir() \
+                and not check_generation(index_dir / current, deep=False) else None
+            engine = engine_named(engine or in_use or _manifest_engine(index_dir, current)).NAME
+            total = ledger.totals()[0]
+            marker = {"kind": "repair", "engine": engine}
+            options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb,
+                           checkpoint=checkpoint, checkpoint_seconds=checkpoint_seconds, progress=progress,
+                           task=parse_stored)
+
+            def feed(decisions: Decisions) -> Iterator[Slot]:
+                return _stored_feed(ledger.all_letters(), skip_done=True)(decisions)
+
+            return _rebuild(index_dir, ledger, marker, feed, engine, False, lambda: total, options, repairing=True)
+
+
+def _manifest_engine(index_dir: Path, current: str | None) -> str | None:
+    for generation in reversed(kb_index.generation_dirs(index_dir)):
+        try:
+            return json.loads((generation / "manifest.json").read_text(encoding="utf-8"))["engine"]
+        except (OSError, ValueError, KeyError):
+            continue
+    return None
+
+
+def _stored_feed(rows: Iterable, *, skip_done: bool = False) -> Callable[[Decisions], Iterator[Slot]]:
+    """Slots for letters to parse again from their stored text; `skip_done`: not those the run's own
+    ledger already holds (a repair going on after an interruption)."""
+    def feed(decisions: Decisions) -> Iterator[Slot]:
+        for row in rows:
+            if skip_done and decisions.letter(row.letter_id) is not None:
+                continue
+            yield decisions.stored_slot(StoredLetter(row.path, row.sha256, row.kind, row.size, row.pages),
+                                        row.letter_id)
+    return feed
+
+
+@contextmanager
+def _opened_ledger(index_dir: Path) -> Iterator[Ledger]:
+    try:
+        ledger = Ledger(index_dir)
+    except LedgerDamaged as error:
+        raise IndexDamaged(f"{error}. Nothing was changed. Run: kb index --repair --index-dir {index_dir} (it "
+                           "rebuilds the ledger from the published index)", [Problem(LEDGER_NAME, "cannot be read")]
+                           ) from None
+    with ledger:
+        yield ledger
+
+
+def _ready(index_dir: Path, ledger: Ledger) -> str | None:
+    """Before a run builds on the published index: finish an interrupted run, then check every byte of the
+    generation it links from, so damage is never carried into the next one."""
+    if kb_index.current_problem(index_dir) and ledger.generation():
+        (index_dir / kb_index.CURRENT).unlink()  # damaged: the ledger names the generation to publish
+    recovered = recover(index_dir, ledger)
+    problems = damage(index_dir, deep=True)
+    if problems:
+        _refuse_damaged(index_dir, problems)
+    return recovered
+
+
+def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot]], *, engine: str,
+         replace: bool = False, total: Callable[[], int] | None = None, jobs: int | None = None,
+         timeout: float = DEFAULT_TIMEOUT, wall_timeout: float | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
+         checkpoint: int = CHECKPOINT_LETTERS, checkpoint_seconds: float = CHECKPOINT_SECONDS,
+         progress: Callable[[int, int], None] | None = None, task: Callable | None = None,
+         optimize: bool = False, repairing: bool = False) -> RunReport:
+    """One run into the index at `target`: the slots of `feed`, decided in order, written by a writer
+    thread, a checkpoint published at every `checkpoint` changed letters or `checkpoint_seconds`."""
+    started = time.monotonic()
+    run_id = ledger.next_run_id()
+    decisions = Decisions(ledger, replace=replace, parser=parser_version(), repairing=repairing)
+    report = RunReport(run_id, tally=decisions.tally, engine=engine)
+    expected = total() if total else 0
+    done = 0
+    if progress:
+        progress(0, expected)
+    writer = GenerationWriter(target, engine, run_id, now())
+    last_checkpoint = time.monotonic()
+
+    def checkpoint_now(state: str | None = None) -> None:
+        nonlocal last_checkpoint
+        number, rows = decisions.take_checkpoint(writer.committed)
+        writer.checkpoint(Batch(number, rows, dict(decisions.tally.counts), state, optimize and state == FINISHED))
+        last_checkpoint = time.monotonic()
+
+    def decided(slot: Slot) -> None:
+        nonlocal done
+        for change in decisions.decide(slot):
+            writer.add(change)
+        if not slot.ignored:
+            done += 1
+            if progress:
+                progress(done, max(expected, done))
+        due = decisions.changes >= checkpoint or time.monotonic() - last_checkpoint >= checkpoint_seconds
+        if due and decisions.pending:
+            checkpoint_now()
+
+    ordered = _Ordered(decided)
+    try:
+        with _signals_as_exceptions(), WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout,
+                                                   memory_mb=memory_mb, store=target, task=task) as pool:
+            for number, parsed in pool.run(ordered.arguments(feed(decisions))):
+                ordered.arrived(number, parsed)
+    except (KeyboardInterrupt, Interrupted) as stop:
+        report.interrupted = "SIGTERM" if isinstance(stop, Interrupted) else "SIGINT"
+    # a last checkpoint keeps everything decided: on Ctrl-C too, so the same command goes on from here.
+    # Stopping while it is written waits for it (seconds); stopping again abandons it (KeyboardInterrupt).
+    with _signals_as_exceptions():
+        checkpoint_now(INTERRUPTED if report.interrupted else FINISHED)
+        try:
+            writer.finish()
+        except (KeyboardInterrupt, Interrupted):
+            writer.finish()
+    report.generation = writer.published
+    report.letters, report.passages = ledger.totals()
+    report.seconds = time.monotonic() - started
+    return report
+
+
+class _Ordered:
+    """Decides slots in the order the feed gave them, whatever order the workers finish in: slots that
+    need no reading are decided as soon as every slot before them is."""
+
+    def __init__(self, decide: Callable[[Slot], None]):
+        self.decide = decide
+        self.slots: deque[Slot] = deque()
+        self.reading: dict[int, Slot] = {}
+
+    def arguments(self, slots: Iterable[Slot]) -> Iterator:
+        """The arguments for the workers: the slots that must be read, in order."""
+        number = 0
+        for slot in slots:
+            self.slots.append(slot)
+            if slot.waiting:
+                self.reading[number] = slot
+                number += 1
+                yield slot.entry.path if not isinstance(slot.entry, StoredLetter) else slot.entry
+            else:
+                self._drain()
+
+    def arrived(self, number: int, parsed: Parsed) -> None:
+        self.reading.pop(number).parsed = parsed
+        self._drain()
+
+    def _drain(self) -> None:
+        while self.slots and not self.slots[0].waiting:
+            self.decide(self.slots.popleft())
+
+
+@contextmanager
+def _signals_as_exceptions() -> Iterator[None]:
+    """SIGTERM raises Interrupted in this thread while the run reads, as SIGINT raises KeyboardInterrupt."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise Interrupted()
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+# --------------------------------------------------------------------------------------------
+# Rebuilds, written beside the index
+
+
+def _read_marker(staging: Path) -> dict | None:
+    try:
+        return json.loads((staging / REBUILD_MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _rebuild(index_dir: Path, ledger: Ledger, wanted: dict, feed, engine: str, replace: bool,
+             total: Callable[[], int] | None, options: dict, *, repairing: bool = False) -> RunReport:
+    """A whole new index built in index/rebuild/ (going on with an interrupted one of the same kind, paths
+    and engine), then swapped in: its generation published, its ledger adopted, in one step."""
+    staging = index_dir / REBUILD_DIR
+    marker = _read_marker(staging)
+    resumed = marker is not None and {k: marker.get(k) for k in wanted} == wanted
+    if not resumed:
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        marker = {**wanted, "id": f"{os.getpid()}-{time.time_ns()}", "started_at": now()}
+        if repairing:  # a repair keeps every file's outcome; the letters are added again as they are parsed
+            _seed_files(ledger, staging)
+        _write_marker(staging, marker)
+    started_at = marker["started_at"]
+    with Ledger(staging) as staged:
+        if kb_index.current_problem(staging) and staged.generation():
+            (staging / kb_index.CURRENT).unlink()
+        recover(staging, staged)
+        report = _run(staging, staged, feed, engine=engine, replace=replace, total=total, optimize=True,
+                      repairing=repairing, **options)
+    report.resumed = resumed
+    if report.interrupted:
+        return report
+    report.generation = _swap_in(index_dir, ledger, staging, marker, started_at)
+    report.letters, report.passages = ledger.totals()
+    return report
+
+
+def _write_marker(staging: Path, marker: dict) -> None:
+    temporary = staging / f"{REBUILD_MARKER}.tmp"
+    with open(temporary, "w", encoding="utf-8") as out:
+        json.dump(marker, out)
+        out.flush()
+        os.fsync(out.fileno())
+    os.replace(temporary, staging / REBUILD_MARKER)
+
+
+def _seed_files(ledger: Ledger, staging: Path) -> None:
+    """A repair's staging ledger starts with the index's file rows; its letters are added as they are
+    parsed again (a letter that cannot be turns its file's row into retry: the next run reads the file)."""
+    with Ledger(staging) as staged:
+        staged.record_checkpoint(Checkpoint(files=tuple(ledger.files().values())), run_id=0, started_at=now(),
+                                 generation=None, counts={}, state=FINISHED)
+
+
+def _swap_in(index_dir: Path, ledger: Ledger, staging: Path, marker: dict, started_at: str) -> str | None:
+    """Publish the staged generation as the index's next one and adopt the staged ledger."""
+    staged = kb_index.current_generation(staging)
+    if staged is None:  # nothing at all was indexed
+        staged = kb_index.start_generation(staging, None, marker["engine"]).name
+        kb_index.seal_generation(staging / staged, kb_index.build_columns(staging / staged), letters=0, passages=0)
+    name = kb_index.next_generation_name(index_dir)
+    target = index_dir / name
+    target.mkdir()
+    source = staging / staged
+    owner = kb_index.engine_of(source)
+    for path in source.iterdir():
+        if path.is_file() and not owner.is_lock_file(path.name):
+            os.link(path, target / path.name)
+    kb_index.fsync_tree(target)
+    ledger.adopt(staging, run_id=ledger.next_run_id(), started_at=started_at, generation=name,
+                 meta={"rebuild": marker["id"]})
+    kb_index.publish(index_dir, name)
+    kb_index.prune_generations(index_dir)
+    shutil.rmtree(staging, ignore_errors=True)
+    return name
+
+
+def _repair_ledger(index_dir: Path) -> None:
+    """A ledger SQLite cannot read, or whose integrity check fails, is moved aside and rebuilt from the
+    letter documents of the newest generation that verifies (its files are then read again as changed)."""
+    path = index_dir / LEDGER_NAME
+    if not path.exists():
+        return
+    try:
+        with Ledger(index_dir, create=False) as ledger:
+            if not ledger.integrity_problems():
+                return
+    except LedgerDamaged:
+        pass
+    aside = path.with_name(f"{LEDGER_NAME}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("", "-wal", "-shm"):
+        if Path(f"{path}{suffix}").exists():
+            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
+    generation = next((g for g in reversed(kb_index.generation_dirs(index_dir))
+                       if not check_generation(g, deep=True)), None)
+    with Ledger(index_dir) as ledger:
+        if generation is None:
+            return
+        letters, files = [], []
+        for record in kb_index.stored_letter_records(generation):
+            source = record.get("source") or {}
+            items = record.get("items", [])
+            signature = "\n".join(f"{item['heading']}\t{item['decision']}" for item in items)
+            letters.append(LetterRow(record["letter_id"], len(items), source.get("path", ""), source.get("sha256", ""),
+                                     signature, source.get("kind", "text"), source.get("size", 0),
+                                     source.get("pages"), ""))
+            files.append(FileRow(source.get("path", ""), source.get("size", 0), 0, source.get("sha256"), "indexed",
+                                 None, None, record["letter_id"]))
+        ledger.record_checkpoint(Checkpoint(files=tuple(files), letters_added=tuple(letters)), run_id=0,
+                                 started_at=now(), generation=generation.name, counts={}, state=FINISHED)
+
+
+# --------------------------------------------------------------------------------------------
+# Status
 
 
 def rejected_files(index_dir: Path) -> list[FileRow]:
@@ -336,14 +624,54 @@ class Status:
     passages: int
     last_run: dict | None
     rejected: list[FileRow]
+    retry: list[FileRow] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # damage the cheap check found
+    notes: list[str] = field(default_factory=list)  # an interrupted run or rebuild, an older parser...
 
 
 def index_status(index_dir: Path) -> Status:
+    """The published index as it is: its generation's own figures (from its manifest), the ledger's last
+    run, and what is wrong or unfinished. Reads only; never changes the index."""
     index_dir = Path(index_dir)
-    if not (index_dir / LEDGER_NAME).exists():  # a status call creates nothing
+    if not (index_dir / LEDGER_NAME).exists() and not (index_dir / kb_index.CURRENT).exists():
         return Status(None, None, 0, 0, None, [])
-    with Ledger(index_dir) as ledger:
-        letters, passages = ledger.totals()
-        generation = kb_index.current_generation(index_dir)
-        engine = kb_index.generation_engine(index_dir / generation) if generation else None
-        return Status(generation, engine, letters, passages, ledger.last_run(), ledger.rejected())
+    problems = damage(index_dir, deep=False)
+    notes = []
+    current = kb_index.current_generation(index_dir)
+    engine, letters, passages = None, 0, 0
+    if current and (index_dir / current).is_dir():
+        try:
+            engine = kb_index.generation_engine(index_dir / current)
+        except EngineError:
+            engine = None
+        counts = manifest_counts(index_dir / current)
+        if counts:
+            letters, passages = counts
+    last_run, rejected, retry = None, [], []
+    if not any(p.where == LEDGER_NAME for p in problems):
+        with Ledger(index_dir, create=False) as ledger:
+            last_run, rejected, retry = ledger.last_run(), ledger.rejected(), ledger.with_outcome(RETRY)
+            committed = ledger.generation()
+            if committed and committed != current:
+                notes.append(f"the last run was interrupted before publishing {committed}; run kb index to "
+                             "finish it")
+            if current and not counts:
+                letters, passages = ledger.totals()
+            older = ledger.count_not_parsed_by(parser_version())
+            if older:
+                notes.append(f"{older} letters were read by an older version of the parser; kb index --reparse "
+                             "parses them again from their stored text")
+    marker = _read_marker(index_dir / REBUILD_DIR)
+    if marker:
+        notes.append(f"a {marker.get('kind', 'rebuild')} started {marker.get('started_at')} is unfinished in "
+                     f"{index_dir / REBUILD_DIR}; run the same command to go on")
+    if engine == "whoosh" and passages > WHOOSH_SLOW_PASSAGES:
+        notes.append(whoosh_size_note(passages, index_dir))
+    return Status(current, engine, letters, passages, last_run, rejected, retry, problems, notes)
+
+
+def whoosh_size_note(passages: int, index_dir: Path) -> str:
+    return (f"{passages:,} passages is past the size where Whoosh's searches slow down (faceted and phrase searches "
+            f"pass 300 ms at about {WHOOSH_SLOW_PASSAGES:,}; bench/RESULTS.md); switch to tantivy with: "
+            f"kb index --rebuild --engine tantivy --index-dir {index_dir} <your letter folders>")
+

@@ -1,9 +1,22 @@
-"""Extract and parse letter files in child processes, each file within a time and a memory limit.
+"""Extract and parse letter files in child processes, each file within a processor-time and a memory limit.
 
 A PDF that makes PDFium hang or swell cannot be stopped from inside the process that runs it, so every
-file is handled by a worker process: the parent kills a worker that overruns its time limit, notices one
-that died (a crash, or the memory limit), records the file as rejected and starts a new worker. One bad
-file never stops the batch.
+file is handled by a worker process. The limits are the file's own work, whatever the machine is doing:
+
+- processor time: a worker may spend `timeout` seconds of CPU on one file (RLIMIT_CPU, reset per file);
+  past it the kernel stops the worker (SIGXCPU) and the file is rejected. A busy machine slows a file
+  down but never makes it use more CPU, so load alone never rejects a letter.
+- memory: RLIMIT_AS per worker; a file that needs more is rejected.
+- wall time, as a guard only: a worker that neither finishes nor uses its processor time within
+  `wall_timeout` (blocked reading a file, or starved on a saturated machine) is stopped, and the file is
+  marked *retry*: the next `kb index` reads it again. It is not the file's fault.
+
+A worker that dies in the middle of a file (a crash, or a kill from outside: the out-of-memory killer, an
+operator) is replaced and the file is tried once more in the fresh worker; only a file that kills a
+worker twice is rejected, with both reasons. Workers are forked from a server process that imported the
+parser once (multiprocessing's forkserver), so starting or replacing one costs milliseconds, and they
+inherit nothing of the parent's open index files. Workers ignore SIGINT: Ctrl-C reaches the parent, which
+stops the pool and keeps what was parsed (kb.ingest).
 """
 
 from __future__ import annotations
@@ -11,20 +24,28 @@ from __future__ import annotations
 import multiprocessing
 import os
 import resource
+import signal
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from kb.extract import ExtractError, extract_bytes, read_letter_file
+from kb.extract import ExtractError, extract_bytes, printable_path, read_letter_file
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
+from kb.store import original_path, read_stored_text, store_original, store_text
 
-DEFAULT_TIMEOUT = 60.0  # seconds per file; real letters take milliseconds
+DEFAULT_TIMEOUT = 60.0  # seconds of processor time per file; real letters take milliseconds
 DEFAULT_MEMORY_MB = 1536  # address space per worker; PDFium plus Python need a few hundred MB
-STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to import the parser
+WALL_TIMEOUT_FACTOR = 10  # the wall-clock guard: this many times the processor-time limit...
+MIN_WALL_TIMEOUT = 300.0  # ...and never less than this
+STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to start
 READY = "ready"
+
+# rejection codes the pool gives (kb.extract's and "parse-error" come from the task)
+TIMEOUT, CRASHED, RETRY = "timeout", "crashed", "retry"
 
 
 @dataclass(frozen=True)
@@ -41,55 +62,115 @@ class Parsed:
     reason: str | None = None
 
 
-def store_original(originals: Path, sha256: str, data: bytes) -> None:
-    """Keep a PDF under its sha256, written aside and renamed so a reader never sees half a file."""
-    target = originals / sha256[:2] / f"{sha256}.pdf"
-    if target.exists():
-        return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temporary = target.with_suffix(f".{os.getpid()}.tmp")
-    temporary.write_bytes(data)
-    os.replace(temporary, target)
+@dataclass(frozen=True)
+class StoredLetter:
+    """A letter to parse again from what the index stored of its file (kb index --reparse, --repair)."""
+
+    path: str
+    sha256: str
+    kind: str
+    size: int
+    pages: int | None
 
 
-def original_path(originals: Path, sha256: str) -> Path:
-    return originals / sha256[:2] / f"{sha256}.pdf"
+def parse_file(path: str, store: Path | None = None) -> Parsed:
+    """Read, extract and parse one file; every failure becomes a rejection with a readable reason.
 
-
-def parse_file(path: str, originals: Path | None = None) -> Parsed:
-    """Read, extract and parse one file; every failure becomes a rejection with a readable reason."""
+    With `store` (the index directory), the PDF and the extracted text are kept there (kb.store)."""
+    shown = printable_path(path)
     try:
         data = read_letter_file(path)
         extracted = extract_bytes(data, path)
         letter = parse_letter(extracted.text)
-        if originals is not None and extracted.kind == "pdf":
-            store_original(originals, extracted.sha256, data)
+        if store is not None:
+            store_text(store, extracted.sha256, extracted.text)
+            if extracted.kind == "pdf":
+                store_original(store, extracted.sha256, data)
         return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter)
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
     except ParseError as error:
-        return Parsed(path, code="parse-error", reason=f"{path} fits no known letter layout: {error}.")
+        return Parsed(path, code="parse-error", reason=f"{shown} cannot be read as an IMR letter: {error}.")
     except MemoryError:
-        return Parsed(path, code="out-of-memory", reason=f"{path} needed more memory than a worker may use.")
+        return Parsed(path, code="out-of-memory", reason=f"{shown} needed more memory than a worker may use.")
     except Exception as error:  # a bug in the parser must not stop the batch; the reason names it
-        return Parsed(path, code="internal-error", reason=f"{path} could not be processed: "
+        return Parsed(path, code="internal-error", reason=f"{shown} could not be processed: "
                                                           f"{type(error).__name__}: {error}")
 
 
-def _worker(connection: Connection, memory_mb: int, originals: Path | None, task: Callable) -> None:
+def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
+    """Parse a letter again from its stored text, without reading its file."""
+    shown = printable_path(stored.path)
+    text = read_stored_text(store, stored.sha256) if store is not None else None
+    if text is None:
+        # an index from before texts were kept, or a damaged text: its stored PDF, else the file itself
+        pdf = original_path(store, stored.sha256) if store is not None else None
+        parsed = parse_file(str(pdf) if pdf is not None and pdf.is_file() else stored.path, store)
+        if parsed.letter is not None and parsed.sha256 != stored.sha256:
+            parsed = Parsed(stored.path, code="text-not-stored",
+                            reason=f"{shown} cannot be parsed again: its text was not stored and the file has "
+                                   "changed since it was indexed; index the file again.")
+        return replace(parsed, path=stored.path)
+    try:
+        letter = parse_letter(text)
+    except ParseError as error:
+        return Parsed(stored.path, code="parse-error", reason=f"{shown} cannot be read as an IMR letter: {error}.")
+    except Exception as error:  # as in parse_file: a parser bug must not stop the batch
+        return Parsed(stored.path, code="internal-error",
+                      reason=f"{shown} could not be processed: {type(error).__name__}: {error}")
+    return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter)
+
+
+def _answer(task: Callable, argument, store: Path | None) -> Parsed:
+    """The task's answer; an exception it lets out (a task other than parse_file) is a rejection too."""
+    try:
+        return task(argument, store)
+    except MemoryError:
+        return Parsed(_path(argument), code="out-of-memory",
+                      reason=f"{_label(argument)} needed more memory than a worker may use.")
+    except Exception as error:  # noqa: BLE001 - reported with the file, the batch goes on
+        return Parsed(_path(argument), code="internal-error",
+                      reason=f"{_label(argument)} could not be processed: {type(error).__name__}: {error}")
+
+
+def _path(argument) -> str:
+    return argument if isinstance(argument, str) else argument.path
+
+
+def _label(argument) -> str:
+    """The file a job is about, for a reason."""
+    return printable_path(_path(argument))
+
+
+def _worker(connection: Connection, memory_mb: int, timeout: float, store: Path | None, task: Callable) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGXCPU, signal.SIG_DFL)  # past the file's processor time: stop at once, even in C
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    connection.send(READY)  # imports are done: a file's time limit starts with the file, not the start-up
-    while True:
-        try:
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    try:
+        connection.send(READY)
+        while True:
             job = connection.recv()
-        except EOFError:  # the parent is gone (killed): nothing left to do
-            return
-        if job is None:
-            return
-        number, path = job
-        connection.send((number, task(path, originals)))
+            if job is None:
+                return
+            number, argument = job
+            if timeout:
+                used = resource.getrusage(resource.RUSAGE_SELF)
+                soft = int(used.ru_utime + used.ru_stime + timeout) + 1
+                resource.setrlimit(resource.RLIMIT_CPU, (soft if hard == resource.RLIM_INFINITY else min(soft, hard),
+                                                         hard))
+            connection.send((number, _answer(task, argument, store)))
+    except (EOFError, OSError):  # the parent is gone, or closed the pipe while stopping: nothing left to do
+        return
+
+
+@dataclass
+class _Job:
+    number: int
+    argument: object  # a path, or a StoredLetter
+    deaths: tuple[int | None, ...] = ()  # the exit codes of the workers that died reading it
 
 
 @dataclass
@@ -97,23 +178,30 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: Connection
     ready: bool = False
-    task: tuple[int, str] | None = None
+    job: _Job | None = None
     started: float = 0.0
 
 
 class WorkerPool:
-    """`jobs` worker processes; `run(paths)` yields (position, Parsed) as files finish."""
+    """`jobs` worker processes; `run(arguments)` yields (position, Parsed) as files finish.
+
+    `task(argument, store)` runs in the workers; by default it reads and parses the file at `argument`.
+    It must be a module-level function (workers import it by name).
+    """
 
     def __init__(self, jobs: int | None = None, *, timeout: float = DEFAULT_TIMEOUT,
-                 memory_mb: int = DEFAULT_MEMORY_MB, originals: Path | None = None,
-                 task: Callable[[str, Path | None], Parsed] | None = None):
+                 wall_timeout: float | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
+                 store: Path | None = None, task: Callable[[object, Path | None], Parsed] | None = None):
         self.jobs = max(1, jobs or os.cpu_count() or 1)
         self.timeout = timeout
+        self.wall_timeout = wall_timeout or max(MIN_WALL_TIMEOUT, WALL_TIMEOUT_FACTOR * timeout)
         self.memory_mb = memory_mb
-        self.originals = originals
-        self.task = task or parse_file  # a module-level function: spawned workers import it by name
-        # spawn, not fork: a forked child would inherit the parent's open index files and PDFium state.
-        self._context = multiprocessing.get_context("spawn")
+        self.store = store
+        self.task = task or parse_file
+        # forkserver: workers fork from a clean server process that imported the parser once, not from
+        # this process (which holds open index files) and not by re-importing everything per worker
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["kb.pool"])
         self._workers: list[_Worker] = []
 
     def __enter__(self) -> WorkerPool:
@@ -122,10 +210,15 @@ class WorkerPool:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def busy(self) -> int:
+        """Files being read now."""
+        return sum(1 for worker in self._workers if worker.job)
+
     def _start_worker(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(
-            target=_worker, args=(child, self.memory_mb, self.originals, self.task), daemon=True,
+            target=_worker, args=(child, self.memory_mb, self.timeout, self.store, self.task), daemon=True,
             name="kb-index-worker",
         )
         process.start()
@@ -139,27 +232,62 @@ class WorkerPool:
         worker.connection.close()
         self._workers.remove(worker)
 
-    def run(self, paths: Sequence[str]) -> Iterator[tuple[int, Parsed]]:
-        pending = list(reversed(list(enumerate(paths))))
-        while len(self._workers) < min(self.jobs, len(paths)):
-            self._workers.append(self._start_worker())
-        while pending or any(w.task for w in self._workers):
-            for worker in self._workers:
-                if worker.ready and worker.task is None and pending:
-                    worker.task, worker.started = pending.pop(), time.monotonic()
-                    worker.connection.send(worker.task)
-            waiting = [w for w in self._workers if w.task or not w.ready]
-            deadline = min(w.started + (self.timeout if w.ready else STARTUP_TIMEOUT) for w in waiting)
-            ready = wait([w.connection for w in waiting], timeout=max(0.0, deadline - time.monotonic()))
-            for worker in waiting:
-                if worker.connection in ready and not worker.ready:
+    def run(self, arguments: Iterable) -> Iterator[tuple[int, Parsed]]:
+        """Read every argument; yields (its position, its Parsed) as each finishes, in any order.
+
+        Arguments are taken from the iterable only as workers become free, so a long walk of folders
+        feeds the workers as it goes. Closing the generator stops the pool: files in flight get no answer.
+        """
+        upcoming = enumerate(arguments)
+        queue: deque[_Job] = deque()  # files whose worker died (tried once more, first), then the next file
+        exhausted = False
+        try:
+            while True:
+                if not queue and not exhausted:
+                    following = next(upcoming, None)
+                    exhausted = following is None
+                    if following is not None:
+                        queue.append(_Job(*following))
+                if not queue and not self.busy:
+                    return
+                for worker in self._workers:
+                    if worker.ready and worker.job is None and queue:
+                        self._send(worker, queue.popleft())
+                idle = sum(1 for worker in self._workers if worker.job is None)
+                if queue and not idle and len(self._workers) < self.jobs:
+                    self._workers.append(self._start_worker())
+                    continue  # it starts while the next file is taken; there may be work for another
+                yield from self._collect(queue)
+        finally:
+            self.close()
+
+    def _send(self, worker: _Worker, job: _Job) -> None:
+        worker.job, worker.started = job, time.monotonic()
+        try:
+            worker.connection.send((job.number, job.argument))
+        except OSError:  # it died while idle: noticed when its pipe is read
+            pass
+
+    def _collect(self, queue: deque[_Job]) -> Iterator[tuple[int, Parsed]]:
+        """Wait for the next answers (or deaths, or overruns) and handle them."""
+        waiting = [w for w in self._workers if w.job or not w.ready]
+        if not waiting:
+            return
+        deadline = min(w.started + (self.wall_timeout if w.ready else STARTUP_TIMEOUT) for w in waiting)
+        ready = set(wait([w.connection for w in waiting], timeout=max(0.0, deadline - time.monotonic())))
+        for worker in waiting:
+            # asked afresh, never from a list made before a pause: a finished answer is never an overrun
+            if worker.connection in ready or worker.connection.poll():
+                if not worker.ready:
                     self._await_ready(worker)
-                elif worker.connection in ready:
-                    yield self._receive(worker)
-                elif worker.ready and time.monotonic() - worker.started > self.timeout:
-                    yield self._replace(worker, kill=True, reason=f"took longer than {self.timeout:g} s to read")
-                elif not worker.ready and time.monotonic() - worker.started > STARTUP_TIMEOUT:
+                    continue
+                answer = self._receive(worker, queue)
+                if answer is not None:
+                    yield answer
+            elif time.monotonic() - worker.started > (self.wall_timeout if worker.ready else STARTUP_TIMEOUT):
+                if not worker.ready:
                     raise RuntimeError(f"a reader process did not start within {STARTUP_TIMEOUT:g} s")
+                yield self._overrun(worker)
 
     def _await_ready(self, worker: _Worker) -> None:
         try:
@@ -168,21 +296,45 @@ class WorkerPool:
             raise RuntimeError("a reader process failed to start (see the messages above)") from None
         worker.ready = message == READY
 
-    def _receive(self, worker: _Worker) -> tuple[int, Parsed]:
+    def _receive(self, worker: _Worker, queue: deque[_Job]) -> tuple[int, Parsed] | None:
+        job = worker.job
         try:
             number, parsed = worker.connection.recv()
         except (EOFError, OSError):
-            limit = f" (memory limit {self.memory_mb} MB)" if self.memory_mb else ""
-            return self._replace(worker, kill=False, reason=f"crashed the reader{limit}")
-        worker.task = None
+            return self._died(worker, job, queue)
+        worker.job = None
         return number, parsed
 
-    def _replace(self, worker: _Worker, *, kill: bool, reason: str) -> tuple[int, Parsed]:
-        number, path = worker.task
-        self._retire(worker, kill=kill)
-        self._workers.append(self._start_worker())
-        code = "timeout" if kill else "crashed"
-        return number, Parsed(path, code=code, reason=f"{path} {reason}; it was skipped.")
+    def _died(self, worker: _Worker, job: _Job, queue: deque[_Job]) -> tuple[int, Parsed] | None:
+        """The worker died in the middle of `job`: try the file once more in a fresh worker, then blame it
+        (but for two kills, which may have come from outside: the next run reads it again)."""
+        self._retire(worker, kill=False)
+        shown, path = _label(job.argument), _path(job.argument)
+        code = worker.process.exitcode
+        if code == -signal.SIGXCPU:
+            return job.number, Parsed(path, code=TIMEOUT, reason=f"{shown} took more than {self.timeout:g} s of "
+                                                                 "processor time to read; it was skipped.")
+        deaths = (*job.deaths, code)
+        if len(deaths) < 2:
+            queue.appendleft(_Job(job.number, job.argument, deaths))
+            return None
+        said = "; then ".join(_death(death, self.memory_mb) for death in deaths)
+        if all(death == -signal.SIGKILL for death in deaths):
+            return job.number, Parsed(path, code=RETRY, reason=f"{shown}: its reader was killed twice ({said}); "
+                                                               "the next run reads it again.")
+        return job.number, Parsed(path, code=CRASHED, reason=f"{shown} crashed the reader twice ({said}); "
+                                                             "it was skipped.")
+
+    def _overrun(self, worker: _Worker) -> tuple[int, Parsed]:
+        """Past the wall-clock guard without using up its processor time: blocked or starved, not the
+        file's fault. The next run reads it again."""
+        job = worker.job
+        self._retire(worker, kill=True)
+        return job.number, Parsed(
+            _path(job.argument), code=RETRY,
+            reason=f"{_label(job.argument)} did not finish within {self.wall_timeout:g} s while using "
+                   "less than its processor time (the machine was busy or the file could not be read); "
+                   "the next run reads it again.")
 
     def close(self) -> None:
         for worker in list(self._workers):
@@ -190,5 +342,20 @@ class WorkerPool:
                 worker.connection.send(None)
             except OSError:
                 pass
-            worker.process.join(timeout=2)
+        for worker in list(self._workers):
+            if worker.job is None:
+                worker.process.join(timeout=2)
             self._retire(worker, kill=True)
+
+
+def _death(exitcode: int | None, memory_mb: int) -> str:
+    """How a worker ended, in words: 'killed by SIGKILL', 'exit status 1'."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if -exitcode == signal.SIGKILL and memory_mb:
+            return f"killed by {name}: from outside, or out of memory"
+        return f"killed by {name}"
+    return f"exit status {exitcode}" if exitcode is not None else "ended without an answer"

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from threading import Lock
 
 import numpy as np
 
@@ -23,10 +22,11 @@ from kb import budget
 from kb import index as kb_index
 from kb.columns import Columns
 from kb.drugs import DRUG_CLASSES, DRUGS, resolve_drug
-from kb.engines import DEFAULT_ENGINE, ENGINES, Reader, engine_of
+from kb.engines import DEFAULT_ENGINE, ENGINES, Reader
 from kb.engines.analysis import stems
 from kb.guidelines import citation_label
 from kb.query import And, Everything, Filter, Node, Not, Or, Phrase, Word, YearRange
+from kb.published import DEEP_CHECK_AT_OPEN, Generation, PublishedIndex
 from kb.search_cost import Read, estimate, refuse_if_costly
 from kb.search_request import FACET_BY_NAME, FACETS, MAX_RESULT_WINDOW, SORTS, FacetSpec, SearchRequest
 from kb.snippets import SNIPPET_TOKENS, Segment, snippet, stemmed_prefix
@@ -92,70 +92,21 @@ class SearchResults:
 # The index, opened for searching
 
 
-@dataclass
-class _Generation:
-    name: str
-    reader: Reader
-    engine: object  # the kb.engines module that reads it: its query constructors
-    columns: Columns
-    synthetic: bool = False
-    text_masks: _MaskCache | None = None
-
-
-class _MaskCache:
-    """The row masks of the most recent text queries of one generation: refining a search by a facet, a
-    date or a page repeats its text query, which then costs nothing. Thread-safe; `size` 0 keeps none."""
-
-    def __init__(self, size: int):
-        self.size = size
-        self._masks: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: str, compute) -> np.ndarray:
-        with self._lock:
-            if key in self._masks:
-                self._masks.move_to_end(key)
-                return self._masks[key]
-        mask = compute()
-        mask.flags.writeable = False  # shared between requests
-        if self.size:
-            with self._lock:
-                self._masks[key] = mask
-                while len(self._masks) > self.size:
-                    self._masks.popitem(last=False)
-        return mask
-
-
 class SearchIndex:
-    """The published index, opened for searching; a newly published generation is picked up on the next
-    request. Thread-safe: the engines' readers are."""
+    """The published index, opened for searching (kb.published: a newly published generation is picked up
+    on the next request, a damaged one set aside). Thread-safe: the engines' readers are."""
 
-    def __init__(self, index_dir: Path, *, cached_queries: int = CACHED_TEXT_QUERIES):
+    def __init__(self, index_dir: Path, *, cached_queries: int = CACHED_TEXT_QUERIES,
+                 deep_check_at_open: int = DEEP_CHECK_AT_OPEN):
         self.index_dir = Path(index_dir)
-        self.cached_queries = cached_queries
-        self._lock = Lock()
-        self._generation: _Generation | None = None
+        self.published = PublishedIndex(self.index_dir, cached_queries=cached_queries,
+                                        deep_check_at_open=deep_check_at_open)
 
-    def generation(self) -> _Generation:
-        name = kb_index.current_generation(self.index_dir)
-        if name is None:
-            raise FileNotFoundError(f"no index in {self.index_dir} (run: kb index PATH --index-dir {self.index_dir})")
-        current = self._generation
-        if current is not None and current.name == name:
-            return current
-        with self._lock:
-            if self._generation is None or self._generation.name != name:
-                # the old generation's reader is left to requests still using it, and closes when unused
-                path = self.index_dir / name
-                engine = engine_of(path)
-                reader = engine.open(path)
-                synthetic = bool(reader.top(engine.term("synthetic", True), 1))
-                self._generation = _Generation(name, reader, engine, Columns.load(path), synthetic=synthetic,
-                                               text_masks=_MaskCache(self.cached_queries))
-            return self._generation
+    def generation(self) -> Generation:
+        return self.published.current()
 
     def close(self) -> None:
-        self._generation = None
+        self.published.close()
 
     def search(self, request: SearchRequest) -> SearchResults:
         return _Search(self.generation(), request).run()
@@ -285,7 +236,7 @@ class Match:
     `hits`, and `typical` and `texts` read rationales, always from the same generation as the mask.
     """
 
-    generation: _Generation
+    generation: Generation
     request: SearchRequest
     mask: np.ndarray
     words: list[str]
@@ -387,7 +338,7 @@ class _Search:
     filters and dates from the columns), and the same conditions as an engine query (`filter_query`), so
     an engine can rank within them."""
 
-    def __init__(self, generation: _Generation, request: SearchRequest):
+    def __init__(self, generation: Generation, request: SearchRequest):
         self.generation = generation
         self.columns = generation.columns
         self.reader = generation.reader

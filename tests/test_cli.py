@@ -104,3 +104,14 @@ def test_parse_reads_text_in_every_accepted_encoding(tmp_path: Path, encoding: s
     result = run("parse", "--format", "jsonl", str(path))
     record = json.loads(result.output)
     assert record["ok"] and record["case_number"] == "CM18-0101234" and len(record["items"]) == 2
+
+
+def test_the_readme_names_every_option_of_the_indexing_commands():
+    """README and --help kept in step: each option of kb index, status and verify is in the README."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for name in ("index", "status", "verify"):
+        command = main.get_command(None, name)
+        for option in command.params:
+            for flag in getattr(option, "opts", []):
+                if flag.startswith("--") and flag != "--help":
+                    assert flag in readme, f"kb {name} {flag} is not in the README"

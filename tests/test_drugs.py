@@ -432,9 +432,10 @@ PATHOLOGICAL_TEXTS = {
 
 
 def seconds_to_find_drugs(text: str) -> float:
-    started = time.perf_counter()
+    """Processor time, which a busy machine does not inflate the way it does the wall clock."""
+    started = time.process_time()
     find_drugs(text)
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 @pytest.mark.parametrize("make_text", list(PATHOLOGICAL_TEXTS.values()), ids=list(PATHOLOGICAL_TEXTS))
@@ -454,7 +455,7 @@ def test_scan_time_grows_linearly(make_text) -> None:
 
 def test_parse_drug_request_survives_a_huge_heading() -> None:
     heading = "Norco 10/325mg " + " " * (MEGABYTE // 4) + "#60"
-    started = time.perf_counter()
+    started = time.process_time()
     request = parse_drug_request(heading)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
     assert request is not None and request.quantity == 60.0

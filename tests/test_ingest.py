@@ -58,7 +58,7 @@ def test_real_letters_index_once_and_again_changes_nothing(real_index, letters_d
     assert check_consistent(real_index) == (132, 307)
     with Ledger(real_index) as ledger:
         last = ledger.last_run()
-        assert last["counts"] == {"indexed": 132, "unchanged": 0, "duplicate": 130, "rejected": 0}
+        assert last["counts"] == {"indexed": 132, "unchanged": 0, "duplicate": 130, "rejected": 0, "retry": 0}
         outcomes = ledger.run_outcomes(last["run_id"])
     # every input file has exactly one outcome; each .txt is the duplicate of its PDF by case number
     inputs = sorted(str(p.resolve()) for p in [*letters_dir.glob("*.pdf"), *letters_dir.glob("*.txt"),
@@ -129,7 +129,7 @@ def test_the_same_letter_twice_in_one_batch_is_indexed_once(tmp_path):
     (letters / "b.txt").write_text(text, encoding="utf-8")  # same bytes
     (letters / "c.txt").write_text(text.replace("Lyrica 75mg #60", "Lyrica 150mg #60"), encoding="utf-8")
     report = index_paths([letters], tmp_path / "index", jobs=2)
-    assert report.counts == {"indexed": 1, "unchanged": 0, "duplicate": 2, "rejected": 0}
+    assert report.counts == {"indexed": 1, "unchanged": 0, "duplicate": 2, "rejected": 0, "retry": 0}
     with Ledger(tmp_path / "index") as ledger:
         files = ledger.files()
     assert files[str(letters / "a.txt")].outcome == "indexed"
@@ -182,40 +182,43 @@ def test_a_batch_with_broken_files_indexes_the_good_ones(tmp_path, letters_dir):
     assert "protected by a password" in listed.output
 
 
-def test_a_hanging_swelling_or_crashing_file_cannot_stop_the_batch(tmp_path):
+def test_a_spinning_sleeping_swelling_or_crashing_file_cannot_stop_the_batch(tmp_path):
+    """Each stopped by its own limit, whatever the machine's load: processor time, the wall-clock guard,
+    memory, a crash (tried twice)."""
     files = []
-    for name in ("hang.txt", "bloat.txt", "crash.txt", "good.txt"):
+    for name in ("spin.txt", "sleep.txt", "bloat.txt", "crash.txt", "good.txt"):
         path = tmp_path / name
         path.write_text(_letter_text("posted-basic"), encoding="utf-8")
         files.append(str(path))
-    started = time.monotonic()
-    with WorkerPool(2, timeout=3, memory_mb=1024, task=_misbehaving()) as pool:
+    with WorkerPool(2, timeout=2, wall_timeout=6, memory_mb=1024, task=_task("misbehaving")) as pool:
         results = {Path(parsed.path).name: parsed for _, parsed in pool.run(files)}
-    assert time.monotonic() - started < 30
-    assert results["hang.txt"].code == "timeout" and "longer than 3 s" in results["hang.txt"].reason
+    assert results["spin.txt"].code == "timeout" and "more than 2 s of processor time" in results["spin.txt"].reason
+    # waiting is not working: not the file's fault, so the next run reads it again
+    assert results["sleep.txt"].code == "retry" and "the next run reads it again" in results["sleep.txt"].reason
     assert results["bloat.txt"].code in ("out-of-memory", "crashed")
-    assert results["crash.txt"].code == "crashed"
+    assert results["crash.txt"].code == "crashed" and "crashed the reader twice" in results["crash.txt"].reason
+    assert "SIGABRT" in results["crash.txt"].reason
     assert results["good.txt"].letter is not None
 
 
-def _misbehaving():
-    from tests.workload import misbehaving
+def _task(name: str):
+    from tests import workload
 
-    return misbehaving
+    return getattr(workload, name)
 
 
 def test_a_second_indexer_stops_at_once_naming_the_lock(tmp_path):
     index_dir = tmp_path / "index"
     with subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from pathlib import Path; from kb.ingest import IndexLock\n"
-         "with IndexLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)", str(index_dir)],
+         "with IndexLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(600)", str(index_dir)],
         stdout=subprocess.PIPE, text=True, cwd=ROOT,
     ) as holder:
         try:
             assert holder.stdout.readline().strip() == "held"
             started = time.monotonic()
             result = CliRunner().invoke(main, ["index", str(FIXTURES / "letters"), "--index-dir", str(index_dir)])
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 300, "it waited for the lock instead of stopping"
             assert result.exit_code == 1
             assert str(index_dir / "lock") in result.output and f"pid {holder.pid}" in result.output
         finally:
@@ -227,50 +230,55 @@ def test_a_second_indexer_stops_at_once_naming_the_lock(tmp_path):
 
 def test_two_indexers_at_once_one_runs(tmp_path):
     letters = tmp_path / "letters"
-    write_letters(letters, 400, seed=3)
+    write_letters(letters, 3000, seed=3)  # a run of many seconds: the second starts while the first runs
     index_dir = tmp_path / "index"
     command = [sys.executable, "-m", "kb", "index", str(letters), "--index-dir", str(index_dir), "--jobs", "1"]
     first = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            lock = index_dir / "lock"
-            if lock.exists() and f"pid {first.pid}" in lock.read_text():
-                break
-            time.sleep(0.05)
-        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        lock = index_dir / "lock"
+        _wait_for(lambda: lock.exists() and f"pid {first.pid}" in lock.read_text())
+        second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        assert first.poll() is None, "the first run ended before the second started"
         assert second.returncode == 1
         assert "one indexer at a time" in second.stderr and f"pid {first.pid}" in second.stderr
     finally:
+        first.send_signal(signal.SIGINT)  # no need to wait for the whole run: it keeps what it has
         out, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
-    assert "Published" in out
+    assert first.returncode in (0, 130), err
+    assert "Published" in out or "run the same command to go on" in out
 
 
 def test_killed_indexer_leaves_a_readable_index_and_a_rerun_completes(tmp_path):
-    """kill -9 at random moments, 20 times, during a build of over 3,000 passages."""
+    """kill -9 of the whole run at random moments, 20 times, during a build of over 3,000 passages."""
     letters = tmp_path / "letters"
     made = write_letters(letters, 1700, seed=11)
     index_dir = tmp_path / "index"
     command = [sys.executable, "-m", "kb", "index", str(letters), "--index-dir", str(index_dir), "--jobs", "2",
-               "--checkpoint", "150"]
+               "--checkpoint", "150", "--checkpoint-seconds", "1"]
     rng = random.Random(20261122)
-    opened = 0
-    for _ in range(20):
+    for kill in range(20):
         process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    start_new_session=True)
-        time.sleep(rng.uniform(0.3, 6.0))
+        if kill >= 2:  # after the first kills, each lands after a first publish, however slow the machine
+            _wait_for(lambda: kb_index.current_generation(index_dir) is not None or process.poll() is not None)
+        time.sleep(rng.uniform(0.0, 3.0))
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
         if kb_index.current_generation(index_dir):
             check_consistent(index_dir)
-            opened += 1
-    assert opened >= 10, "most kills should land after a first publish"
-    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    final = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
     assert final.returncode == 0, final.stderr
     expected_passages = sum(len(letter.items) for letter in _synthetic(made))
     assert expected_passages >= 3000
     assert check_consistent(index_dir) == (len(made), expected_passages)
+
+
+def _wait_for(condition, limit: float = 300.0) -> None:
+    """A hang guard, not a speed limit: conditions here come true in seconds."""
+    deadline = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < deadline, "waited five minutes"
+        time.sleep(0.05)
 
 
 def _synthetic(paths: list[Path]):
@@ -324,3 +332,29 @@ def test_status_reports_the_index(real_index):
 def test_status_of_a_missing_index_is_a_clear_error(tmp_path):
     result = CliRunner().invoke(main, ["status", "--index-dir", str(tmp_path / "nothing")])
     assert result.exit_code == 1 and "no index in" in result.output
+
+
+def test_reparse_reads_the_stored_texts_only_and_changes_nothing_with_the_same_parser(tmp_path, letters_dir,
+                                                                                      monkeypatch):
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    for pdf in sorted(letters_dir.glob("*.pdf"))[:12]:
+        shutil.copy(pdf, letters / pdf.name)
+    index_dir = tmp_path / "index"
+    index_paths([letters], index_dir, jobs=2)
+    before = {doc["passage_id"]: doc for doc in published_documents(index_dir)}
+    shutil.rmtree(letters)  # nothing to read but what the index stored
+    shutil.rmtree(index_dir / "originals")
+    nothing = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
+    assert nothing.exit_code == 0 and "indexed     0" in nothing.output  # the same parser read them all
+    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    status = CliRunner().invoke(main, ["status", "--index-dir", str(index_dir)])
+    assert "12 letters were read by an older version of the parser" in status.output
+    result = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
+    assert result.exit_code == 0, result.output
+    assert "indexed     12 (12 parsed again)" in result.output
+    after = {doc["passage_id"]: doc for doc in published_documents(index_dir)}
+    assert after.keys() == before.keys()
+    assert all(after[key]["data"] == before[key]["data"] for key in before)
+    again = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
+    assert "indexed     0" in again.output  # incremental: what was parsed again is not parsed again

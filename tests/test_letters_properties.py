@@ -182,11 +182,11 @@ def test_no_parser_pattern_backtracks_on_a_megabyte_line():
     slowest = []
     for name, pattern in _module_patterns(letters).items():
         for kind, line in ADVERSARIAL_LINES.items():
-            # best of two runs: the bound is about the algorithm, not a busy neighbour
-            elapsed = min(_time(lambda: pattern.search(line)) for _ in range(2))
+            elapsed = _time(lambda: pattern.search(line))
             slowest.append((elapsed, name, kind))
     slowest.sort(reverse=True)
-    assert slowest[0][0] < 0.1, f"slowest patterns on a 1 MB line: {slowest[:5]}"
+    # a linear pattern takes milliseconds of processor time on a megabyte, a backtracking one hours
+    assert slowest[0][0] < 2.0, f"slowest patterns on a 1 MB line: {slowest[:5]}"
 
 
 def test_parsing_a_megabyte_line_is_fast():
@@ -204,6 +204,7 @@ def _parse_or_error(text: str) -> None:
 
 
 def _time(fn) -> float:
-    start = time.perf_counter()
+    """Processor time, which a busy machine does not inflate the way it does the wall clock."""
+    start = time.process_time()
     fn()
-    return time.perf_counter() - start
+    return time.process_time() - start

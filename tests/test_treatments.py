@@ -411,10 +411,10 @@ def adversarial(unit: str, size: int) -> str:
 @pytest.mark.parametrize("unit", ADVERSARIAL_UNITS)
 def test_a_one_megabyte_heading_classifies_in_under_two_seconds(unit):
     heading = adversarial(unit, 1_000_000)
-    started = time.perf_counter()
+    started = time.process_time()  # processor time: a busy machine does not inflate it
     classify_treatment(heading, None)
     classify_treatment(heading, ANY_DRUG)
-    assert time.perf_counter() - started < 2.0
+    assert time.process_time() - started < 2.0
 
 
 @pytest.mark.parametrize("unit", ADVERSARIAL_UNITS)
@@ -422,10 +422,10 @@ def test_no_pattern_backtracks_on_long_text(unit):
     # classify_treatment reads at most MAX_CLASSIFIED_CHARS, so test the patterns themselves on longer text:
     # a pattern that backtracks badly takes seconds on 10,000 characters; a linear one takes milliseconds.
     text = adversarial(unit, 10_000)
-    started = time.perf_counter()
+    started = time.process_time()  # processor time: a busy machine does not inflate it
     for rule in PATTERN_RULES:
         rule.pattern.search(text)
-    assert time.perf_counter() - started < 1.0
+    assert time.process_time() - started < 1.0
 
 
 # --- the real letters' headings ------------------------------------------------------------------

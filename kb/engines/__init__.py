@@ -13,8 +13,11 @@ module provides
     owns(path)                                   is the generation at `path` this engine's?
     create(path)                                 an empty index
     is_lock_file(name)                           a file not to copy into the next generation
-    apply_changes(path, changes, optimize)       delete letters and add documents, in one commit
+    apply_changes(path, changes, optimize, first_row)
+                                                 delete letters and add documents, in one commit; the
+                                                 added documents' rows, or None if rows change on merges
     count_documents(path, letter_kind)           (letters, passages), as a reader sees them
+    live_rows(path, kind)                        the rows of every live document of a kind
     passage_values(path, passage_kind)           (rows, every live passage's (row, fields)), for columns
     open(path) -> reader                         for searching (see Reader below)
 

@@ -9,6 +9,7 @@ one stored JSON value with the same fields as a Whoosh document.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Iterator
@@ -85,25 +86,30 @@ def _document(doc: dict, row: int) -> tantivy.Document:
     return document
 
 
-def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False) -> None:
-    """Delete each change's letter, add its documents (new rows after the highest row in use), commit.
+def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False, first_row: int = 0) -> list[int]:
+    """Delete each change's letter, add its documents, commit; returns the added documents' rows.
 
+    Rows are new: from `first_row` (the rows the columns already have), or past the highest row in use,
+    whichever is higher, so a row once given is never given again and the columns can grow in place.
     `optimize` is accepted for the interface: tantivy merges segments in the background as it writes.
     """
     index = tantivy.Index.open(str(path))
-    row = _rows_in_use(index.searcher())
+    row = max(first_row, _rows_in_use(index.searcher()))
+    added = []
     writer = index.writer(heap_size=WRITER_HEAP)
     try:
         for change in changes:
             writer.delete_documents_by_term("letter_id", change.letter_id)
             for doc in change.docs:
                 writer.add_document(_document(doc, row))
+                added.append(row)
                 row += 1
         writer.commit()
     except BaseException:
         writer.rollback()
         raise
     writer.wait_merging_threads()
+    return added
 
 
 def _rows_in_use(searcher: tantivy.Searcher) -> int:
@@ -118,6 +124,12 @@ def count_documents(path: Path, letter_kind: str) -> tuple[int, int]:
     reader = TantivyReader(path)
     letters = reader._count(term("kind", letter_kind))
     return letters, reader.doc_count() - letters
+
+
+def live_rows(path: Path, kind: str) -> np.ndarray:
+    reader = TantivyReader(path)
+    query = term("kind", kind)
+    return reader._rows(query, reader._count(query), np.iinfo(np.int64).max)
 
 
 def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[int, dict]]]:
@@ -181,6 +193,25 @@ def and_maybe(required, optional):
 # Reading
 
 
+class TantivyPanic(RuntimeError):
+    """tantivy panicked (on a damaged file, say): pyo3 raises a BaseException that no web framework or
+    caller catches as an error, so the reader turns it into this."""
+
+
+def _without_panics(method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except Exception:
+            raise
+        except BaseException as error:
+            if type(error).__name__ == "PanicException":
+                raise TantivyPanic(f"tantivy failed: {error}") from None
+            raise
+    return call
+
+
 def open(path: Path) -> TantivyReader:  # noqa: A001 (the engine interface's name)
     return TantivyReader(path)
 
@@ -188,16 +219,20 @@ def open(path: Path) -> TantivyReader:  # noqa: A001 (the engine interface's nam
 class TantivyReader:
     """A tantivy searcher over one generation; tantivy searchers are safe to share between threads."""
 
+    @_without_panics
     def __init__(self, path: Path):
         self.searcher = tantivy.Index.open(str(path)).searcher()
         self._universes: dict[tuple[str, int], np.ndarray] = {}
 
+    @_without_panics
     def doc_count(self) -> int:
         return self.searcher.num_docs
 
+    @_without_panics
     def doc_frequency(self, field: str, term: str) -> int:
         return self.searcher.doc_freq(field, term)
 
+    @_without_panics
     def mask(self, query, rows: int, universe=None) -> np.ndarray:
         """Materializing a match set costs per match (Python objects), so when most documents of the
         universe match, the ones that do not are collected instead."""
@@ -238,6 +273,7 @@ class TantivyReader:
         found = np.asarray(self.searcher.fast_field_values("row", addresses) if addresses else [], dtype=np.int64)
         return found[found < rows]
 
+    @_without_panics
     def top(self, query, limit: int, *, allowed: np.ndarray | None = None, within=None) -> list[tuple[int, float]]:
         if within is not None:
             query = all_of([query, within])
@@ -248,10 +284,12 @@ class TantivyReader:
             found = [(row, score) for row, score in found if row < len(allowed) and allowed[row]]
         return found
 
+    @_without_panics
     def first(self, query, limit: int) -> list[int]:
         """Up to `limit` matching rows (tantivy ranks as fast as it collects)."""
         return [row for row, _ in self.top(query, limit)]
 
+    @_without_panics
     def stored(self, rows: list[int]) -> list[dict]:
         if not rows:
             return []
@@ -261,6 +299,7 @@ class TantivyReader:
         by_row = dict(zip(self.searcher.fast_field_values("row", addresses), addresses))
         return [self._fields(by_row[row]) for row in wanted]
 
+    @_without_panics
     def find(self, kind: str, field: str, value: str) -> tuple[int, dict] | None:
         hits = self.searcher.search(all_of([term("kind", kind), term(field, value)]), limit=1, count=False).hits
         if not hits:

@@ -6,8 +6,10 @@ which `passage_values` reads when a generation is sealed.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -68,10 +70,12 @@ def create(path: Path) -> None:
 
 
 def is_lock_file(name: str) -> bool:
-    return name.endswith("_LOCK")
+    return name.endswith("_WRITELOCK")
 
 
-def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False) -> None:
+def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False, first_row: int = 0) -> None:
+    """Delete each change's letter and add its documents, in one commit. Whoosh numbers documents by
+    segment and renumbers them when it merges, so no rows are returned: the columns are read again."""
     index = whoosh_index.open_dir(str(path))
     writer = index.writer(limitmb=256)
     try:
@@ -93,6 +97,15 @@ def count_documents(path: Path, letter_kind: str) -> tuple[int, int]:
         with index.searcher() as searcher:
             letters = searcher.search(wq.Term("kind", letter_kind), limit=None, scored=False).scored_length()
             return letters, searcher.doc_count() - letters
+    finally:
+        index.close()
+
+
+def live_rows(path: Path, kind: str) -> np.ndarray:
+    index = whoosh_index.open_dir(str(path))
+    try:
+        with index.searcher() as searcher:
+            return np.fromiter(searcher.docs_for_query(wq.Term("kind", kind)), dtype=np.int64)
     finally:
         index.close()
 
@@ -176,8 +189,20 @@ def _within_budget(docnums: Iterator[int]) -> Iterator[int]:
 
 
 
+class WhooshUnreadable(RuntimeError):
+    """Whoosh could not open a generation (a damaged table of contents or segment, say)."""
+
+
 def open(path: Path) -> WhooshReader:  # noqa: A001 (the engine interface's name)
-    return WhooshReader(path)
+    # Whoosh leaves the file it failed on open; it is closed here, with its ResourceWarning, not later
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return WhooshReader(path)
+        except Exception as error:  # noqa: BLE001 - any failure to read a damaged file
+            failure = f"{type(error).__name__}: {error}"
+        gc.collect()
+    raise WhooshUnreadable(f"Whoosh cannot open {path.name} ({failure})")
 
 
 class WhooshReader:

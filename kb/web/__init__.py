@@ -9,6 +9,7 @@ newly published generation by itself, and keeps the generation's reader open for
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,6 +18,8 @@ from flask import Flask, current_app, render_template, request
 
 from kb import budget
 from kb.engines import EngineError
+from kb.integrity import IndexDamaged
+from kb.published import DEEP_CHECK_AT_OPEN
 from kb.search import SearchIndex
 from kb.search_request import SearchError
 
@@ -32,6 +35,7 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # cite-check posts a brief's text; nothing bigger is accepted
     "REQUEST_SECONDS": budget.REQUEST_SECONDS,  # the work one request may do (kb.budget)
     "MAX_QUEUE_SECONDS": 0.5,  # a request that waited longer behind a proxy (X-Request-Start) gets a 503
+    "DEEP_CHECK_AT_OPEN": DEEP_CHECK_AT_OPEN,  # bytes of a generation checked before it answers (kb.published)
 }
 RETRY_AFTER_SECONDS = 1
 _IMPLAUSIBLE_WAIT = 3600.0  # an X-Request-Start further back is a wrong clock or a made-up header
@@ -51,9 +55,10 @@ SECURITY_HEADERS = {
 
 
 def _site_dir(name: str) -> Path:
-    """templates/ and static/ at the top of a checkout, or inside the installed package."""
-    checkout = ROOT / name
-    return checkout if checkout.is_dir() else PACKAGED_SITE / name
+    """templates/ and static/ inside the installed package (a wheel puts them there), else at the top of
+    this checkout. Never a folder of that name that merely sits beside the package (site-packages/templates)."""
+    packaged = PACKAGED_SITE / name
+    return packaged if packaged.is_dir() else ROOT / name
 
 
 def create_app(config: Mapping | None = None) -> Flask:
@@ -62,7 +67,8 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.config.from_prefixed_env("KB")
     if config:
         app.config.update(config)
-    app.extensions["kb.index"] = SearchIndex(Path(app.config["INDEX_DIR"]))
+    app.extensions["kb.index"] = SearchIndex(Path(app.config["INDEX_DIR"]),
+                                             deep_check_at_open=int(app.config["DEEP_CHECK_AT_OPEN"]))
 
     from kb.web import cite_views, letter_views, passage_views, precedent_views, search_views
 
@@ -74,6 +80,7 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.before_request(_start_budget)
     app.teardown_request(_stop_budget)
     app.after_request(_security_headers)
+    app.after_request(_index_notice)
     app.context_processor(_site_context)
     app.register_error_handler(SearchError, _bad_request)
     app.register_error_handler(400, _bad_request)
@@ -84,8 +91,17 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(FileNotFoundError, _no_index)
     app.register_error_handler(EngineError, _unreadable_index)
+    app.register_error_handler(IndexDamaged, _damaged_index)
     app.register_error_handler(500, _server_error)
     return app
+
+
+def local_server(app: Flask, host: str, port: int):
+    """A threaded Werkzeug server for one person (`kb serve`), already listening: a port in use is an OSError
+    here, before anything says the site is served. Production runs gunicorn (README)."""
+    from werkzeug.serving import make_server
+
+    return make_server(host, port, app, threaded=True)
 
 
 def search_index() -> SearchIndex:
@@ -142,15 +158,34 @@ NAV_LINKS = [("precedents.precedents_page", "Precedents"), ("precedents.guidelin
 
 
 def _site_context() -> dict:
-    return {"site_name": current_app.config["SITE_NAME"], "nav_links": NAV_LINKS, "synthetic": _synthetic()}
+    generation = _served()
+    return {"site_name": current_app.config["SITE_NAME"], "nav_links": NAV_LINKS,
+            "synthetic": bool(generation and generation.synthetic),
+            "index_notice": generation.notice if generation else None}
 
 
-def _synthetic() -> bool:
-    """Whether the published index holds synthetic letters (every page then says so)."""
+def _served():
+    """The generation this request is served from, for what every page says about it (synthetic letters,
+    an earlier generation standing in for a damaged one); None when there is none to serve."""
     try:
-        return search_index().generation().synthetic
-    except (FileNotFoundError, OSError, EngineError):
-        return False
+        return search_index().generation()
+    except (FileNotFoundError, OSError, EngineError, IndexDamaged):
+        return None
+
+
+def _index_notice(response):
+    """Every answer says when an earlier generation stands in for a damaged one: pages in a banner (the
+    template), JSON in its body, and every response (CSV, Atom too) in an X-Index-Notice header."""
+    generation = _served() if response.status_code < 500 else None
+    if generation is None or not generation.notice:
+        return response
+    response.headers["X-Index-Notice"] = generation.notice
+    if response.is_json and request.path.startswith("/api/"):
+        body = response.get_json(silent=True)
+        if isinstance(body, dict):
+            body["index_notice"] = generation.notice
+            response.set_data(json.dumps(body, ensure_ascii=False))
+    return response
 
 
 def _error(status: int, title: str, message: str):
@@ -203,6 +238,16 @@ def _unreadable_index(error):
     return _error(503, "The index cannot be read", str(error))
 
 
+def _damaged_index(error):
+    return _error(503, "The index is damaged", str(error))
+
+
 def _server_error(error):
-    # Never a traceback: the log has it; the reader gets a sentence.
+    # A damaged index fails in any way: when the generation's bytes have changed, say so (503) and serve
+    # an earlier generation from the next request on. Never a traceback: the log has it.
+    original = getattr(error, "original_exception", None)
+    if original is not None:
+        damaged = search_index().published.diagnose(original)
+        if damaged is not None:
+            return _damaged_index(damaged)
     return _error(500, "Something went wrong", "The server could not answer this request. Try again later.")

@@ -9,8 +9,7 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, redirect, render_template, request, send_file, url_for
 
 from kb.index import canonical_case_number
-from kb.ingest import ORIGINALS
-from kb.pool import original_path
+from kb.store import original_path
 from kb.search import highlight_words
 from kb.search_request import SearchError, SearchRequest
 from kb.snippets import snippet
@@ -61,7 +60,7 @@ def _original(record: dict) -> Path | None:
     source = record.get("source") or {}
     if source.get("kind") != "pdf" or not re.fullmatch(r"[0-9a-f]{64}", source.get("sha256", "")):
         return None
-    path = original_path(Path(current_app.config["INDEX_DIR"]) / ORIGINALS, source["sha256"])
+    path = original_path(Path(current_app.config["INDEX_DIR"]), source["sha256"])
     return path if path.is_file() else None
 
 

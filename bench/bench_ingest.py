@@ -1,0 +1,129 @@
+"""`kb index` end to end: does it keep every core busy, and does its memory stay flat as the collection grows?
+
+cores   the one-core parse rate of the real PDFs (bench_parse's measure, extract + parse in memory, pinned
+        to one CPU), then `kb index --jobs N` end to end on the same PDFs, as a user runs it (a process
+        started from nothing, a new index, published), in the same run: on the 130 letters alone, whose
+        second or so is mostly starting up, and on the letters with byte-different copies of each (every
+        file read and parsed; the copies are decided duplicates of their case numbers), which shows the
+        steady rate. Goal: at least 1.7 times the one-core rate with two jobs.
+memory  `kb index` of generated letters of N passages into a new index, the peak resident memory of the
+        indexing process (GNU time's maximum resident set size), for each size: it must not grow with N.
+
+    python -m bench.bench_ingest [--copies 8] [--jobs 2] [--rounds 3]
+    python -m bench.bench_ingest --memory 100000 300000 [--engine tantivy]
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.bench_build import letters_for
+from bench.bench_parse import pdfium_text, rate
+from bench.common import load_average, machine, pin_to_one_core, versions
+from kb.letters import parse_letter
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def one_core_rate(letters: Path, rounds: int) -> float:
+    """bench_parse's rate, measured in a child pinned to one CPU (this process keeps every core)."""
+    code = ("import sys; from pathlib import Path; from bench.bench_ingest import _pinned_rate; "
+            f"print(_pinned_rate(Path({str(letters)!r}), {rounds}))")
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
+                                cwd=Path(__file__).resolve().parents[1]).stdout)
+
+
+def _pinned_rate(letters: Path, rounds: int) -> float:
+    pin_to_one_core()
+    files = [(p.name, p.read_bytes()) for p in sorted(letters.glob("*.pdf"))]
+    parse_letter(pdfium_text(files[0][1], files[0][0]))  # warm up: imports, compiled patterns
+    return rate(pdfium_text, files, rounds)[0]
+
+
+def copies_of(letters: Path, directory: Path, copies: int) -> int:
+    """The PDFs, and `copies - 1` more of each with bytes of their own (a comment after %%EOF, which PDF
+    readers ignore): every file is read and parsed, each letter indexed once."""
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    count = 0
+    for pdf in sorted(letters.glob("*.pdf")):
+        data = pdf.read_bytes()
+        for copy in range(copies):
+            (directory / f"{pdf.stem}-{copy}.pdf").write_bytes(data + (b"\n%% copy %d\n" % copy if copy else b""))
+            count += 1
+    return count
+
+
+def index_seconds(source: Path, index_dir: Path, jobs: int, engine: str | None = None) -> tuple[float, int]:
+    """Wall seconds and peak resident KB of `kb index` on a new index, as a user runs it."""
+    shutil.rmtree(index_dir, ignore_errors=True)
+    command = ["/usr/bin/time", "-f", "%M", sys.executable, "-m", "kb", "index", str(source), "--index-dir",
+               str(index_dir), "--jobs", str(jobs), *(["--engine", engine] if engine else [])]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1])
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise SystemExit(done.stdout + done.stderr)
+    return seconds, int(done.stderr.strip().splitlines()[-1])
+
+
+def cores(args) -> None:
+    letters = args.letters
+    work = args.workdir
+    count = len(list(letters.glob("*.pdf")))
+    copies = copies_of(letters, work / "copies", args.copies)
+    single = one_core_rate(letters, args.rounds)
+    alone = statistics.median(index_seconds(letters, work / "index", args.jobs)[0] for _ in range(args.rounds))
+    many = statistics.median(index_seconds(work / "copies", work / "index", args.jobs)[0] for _ in range(args.rounds))
+    print(f"{count} real PDFs; median of {args.rounds} runs; load {load_average()}")
+    print(f"machine: {machine()}")
+    print(f"versions: {versions('pypdfium2', 'whoosh-reloaded', 'tantivy')}\n")
+    print(f"| measure | files | letters/s | / one-core parse rate |")
+    print("|---|---|---|---|")
+    print(f"| parse, one core (bench_parse) | {count} | {single:.0f} | 1.00 |")
+    for label, files, seconds in ((f"kb index --jobs {args.jobs}, the letters", count, alone),
+                                  (f"kb index --jobs {args.jobs}, with {args.copies - 1} copies of each", copies,
+                                   many)):
+        print(f"| {label} | {files:,} | {files / seconds:.0f} | {files / seconds / single:.2f} |")
+
+
+def memory(args) -> None:
+    print(f"kb index of generated letters, new index, --jobs {args.jobs}, engine {args.engine}; "
+          f"load {load_average()}")
+    print(f"machine: {machine()}\n")
+    print("| passages | letter files | seconds | passages/s | peak resident memory of kb index |")
+    print("|---|---|---|---|---|")
+    for size in args.memory:
+        letters = args.workdir / f"letters-{size}"
+        if not letters.exists():
+            letters_for(size, letters, seed=size)
+        files = len(list(letters.iterdir()))
+        seconds, peak = index_seconds(letters, args.workdir / f"index-{size}", args.jobs, args.engine)
+        print(f"| {size:,} | {files:,} | {seconds:.0f} | {size / seconds:.0f} | {peak / 1024:.0f} MB |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--letters", type=Path, default=SHARED / "letters")
+    parser.add_argument("--copies", type=int, default=8)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--memory", type=int, nargs="*", help="measure memory at these numbers of passages")
+    parser.add_argument("--engine", default="tantivy")
+    parser.add_argument("--workdir", type=Path, default=Path("/tmp/kb-bench-ingest"))
+    args = parser.parse_args()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.memory:
+        memory(args)
+    else:
+        cores(args)
+
+
+if __name__ == "__main__":
+    main()
