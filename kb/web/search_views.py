@@ -34,6 +34,12 @@ def search_url(query_string: str | None) -> str | None:
     return url_for("search.search") + (query_string if query_string != "?" else "")
 
 
+def filter_url(name: str, value: str) -> str:
+    """The search for passages with `value` in facet `name`, the value encoded ("Physical Medicine &
+    Rehabilitation", "#", "%" and "+" arrive as they are)."""
+    return search_url(SearchRequest(filters=((name, (value,)),)).query_string())
+
+
 def letter_url(letter_id: str, ordinal: int | None = None, *, external: bool = False, highlight: str = "") -> str:
     """The permalink of a letter, or of one of its items (which lands on the item's anchor)."""
     if ordinal is None:
@@ -48,9 +54,9 @@ def hit_view(hit, highlight: str) -> dict:
         "permalink": letter_url(hit.letter_id, hit.ordinal, external=True),
         "url": letter_url(hit.letter_id, hit.ordinal, highlight=highlight),
         "similar_url": url_for("passages.similar", letter_id=hit.letter_id, ordinal=hit.ordinal),
-        "drugs": [{**drug, "url": search_url(f"?drug={drug['generic']}")} for drug in hit.drugs],
-        "guidelines_ca": [{**g, "url": search_url(f"?guideline={g['id']}")} for g in hit.guidelines_ca],
-        "guidelines_reviewer": [{**g, "url": search_url(f"?guideline={g['id']}")} for g in hit.guidelines_reviewer],
+        "drugs": [{**drug, "url": filter_url("drug", drug["generic"])} for drug in hit.drugs],
+        "guidelines_ca": [{**g, "url": filter_url("guideline", g["id"])} for g in hit.guidelines_ca],
+        "guidelines_reviewer": [{**g, "url": filter_url("guideline", g["id"])} for g in hit.guidelines_reviewer],
     }
 
 
