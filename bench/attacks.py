@@ -86,7 +86,7 @@ QUADRATIC_BRIEFS = {
 
 
 def cite_check_body(text: str) -> bytes:
-    return json.dumps({"text": text}).encode("utf-8")
+    return json.dumps({"text": text}, ensure_ascii=False).encode("utf-8")
 
 
 NESTED_JSON = b"[" * 100_000
