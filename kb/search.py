@@ -13,6 +13,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date
 from pathlib import Path
 
@@ -40,6 +41,7 @@ CACHED_TEXT_QUERIES = 32  # per generation: a million-passage mask is 1 MB
 QUOTE_RARE_TERMS = 4  # a quotation's rarest words, looked up first
 QUOTE_TOKENS = 24  # a phrase query on a quote's first words narrows enough; the exact check follows
 QUOTE_CANDIDATES_READ = 50  # passages read for a quotation's exact check
+ROWS_READ = 500  # stored documents read at once for an export
 EPOCH = date(1970, 1, 1)
 
 _INDEX_FIELD = {"drug": "drug", "class": "drug_class", "category": "category", "subcategory": "subcategory",
@@ -183,11 +185,12 @@ class SearchIndex:
                 for fields in reader.stored(rows[:limit])]
 
     def rows(self, request: SearchRequest, limit: int) -> Iterator[dict]:
-        """Every matching passage (up to `limit`) as a flat row, in the request's order: for CSV export."""
+        """Every matching passage (up to `limit`) as a flat row, in the request's order: for CSV export. The
+        stored documents are read ROWS_READ at a time, as the rows are consumed."""
         generation = self.generation()
         ordered = _Search(generation, request).ordered_rows(limit).tolist()
-        for start in range(0, len(ordered), 200):
-            yield from (_flat_row(fields) for fields in generation.reader.stored(ordered[start:start + 200]))
+        for start in range(0, len(ordered), ROWS_READ):
+            yield from map(_flat_row, generation.reader.stored(ordered[start:start + ROWS_READ]))
 
     def letter(self, letter_id: str) -> dict | None:
         """The stored letter record (the letter page's data), or None."""
@@ -308,6 +311,12 @@ def _spread(rows: np.ndarray, limit: int) -> np.ndarray:
     return rows[np.linspace(0, len(rows) - 1, limit).astype(np.int64)]
 
 
+@lru_cache(maxsize=20_000)
+def _citation_labels(ids: str) -> str:
+    """"MTUS/CPMTG/p24,ODG" -> their labels, joined: the same few lists recur from row to row."""
+    return "; ".join(citation_label(i) for i in ids.split(",") if i)
+
+
 def _flat_row(fields: Mapping) -> dict:
     when = fields.get("decision_date")
     return {
@@ -321,9 +330,8 @@ def _flat_row(fields: Mapping) -> dict:
         "drug_classes": fields.get("drug_class", "").replace(",", "; "),
         "category": fields.get("category", ""),
         "subcategory": fields.get("subcategory", ""),
-        "claims_administrator_guidelines": "; ".join(
-            citation_label(i) for i in fields.get("guideline_ca", "").split(",") if i),
-        "reviewer_guidelines": "; ".join(citation_label(i) for i in fields.get("guideline_reviewer", "").split(",") if i),
+        "claims_administrator_guidelines": _citation_labels(fields.get("guideline_ca", "")),
+        "reviewer_guidelines": _citation_labels(fields.get("guideline_reviewer", "")),
         "reviewer_specialties": fields.get("specialty", "").replace(",", "; "),
         "rationale": " ".join(fields.get("rationale", "").split()),
     }
