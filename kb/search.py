@@ -318,22 +318,23 @@ def _citation_labels(ids: str) -> str:
 
 
 def _flat_row(fields: Mapping) -> dict:
+    """A passage's stored fields as the CSV export's cells: text, every one."""
     when = fields.get("decision_date")
     return {
         "passage_id": fields["passage_id"],
         "case_number": fields.get("case_number") or "",
-        "item": fields.get("ordinal"),
+        "item": str(fields.get("ordinal") or ""),
         "decision_date": when.date().isoformat() if when else "",
-        "heading": fields.get("heading", ""),
-        "decision": fields.get("decision", ""),
-        "drugs": fields.get("drug", "").replace(",", "; "),
-        "drug_classes": fields.get("drug_class", "").replace(",", "; "),
-        "category": fields.get("category", ""),
-        "subcategory": fields.get("subcategory", ""),
-        "claims_administrator_guidelines": _citation_labels(fields.get("guideline_ca", "")),
-        "reviewer_guidelines": _citation_labels(fields.get("guideline_reviewer", "")),
-        "reviewer_specialties": fields.get("specialty", "").replace(",", "; "),
-        "rationale": " ".join(fields.get("rationale", "").split()),
+        "heading": fields.get("heading") or "",
+        "decision": fields.get("decision") or "",
+        "drugs": (fields.get("drug") or "").replace(",", "; "),
+        "drug_classes": (fields.get("drug_class") or "").replace(",", "; "),
+        "category": fields.get("category") or "",
+        "subcategory": fields.get("subcategory") or "",
+        "claims_administrator_guidelines": _citation_labels(fields.get("guideline_ca") or ""),
+        "reviewer_guidelines": _citation_labels(fields.get("guideline_reviewer") or ""),
+        "reviewer_specialties": (fields.get("specialty") or "").replace(",", "; "),
+        "rationale": " ".join((fields.get("rationale") or "").split()),
     }
 
 

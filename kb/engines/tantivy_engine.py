@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
@@ -297,7 +298,10 @@ class TantivyReader:
         hits = self.searcher.search(Query.term_set_query(SCHEMA, "row", wanted), limit=len(wanted), count=False).hits
         addresses = [address for _, address in hits]
         by_row = dict(zip(self.searcher.fast_field_values("row", addresses), addresses))
-        return [self._fields(by_row[row]) for row in wanted]
+        # read in the store's order (its blocks are decompressed once each), return in the order asked for
+        fields = {row: self._fields(address)
+                  for row, address in sorted(by_row.items(), key=lambda item: (item[1].segment_ord, item[1].doc))}
+        return [fields[row] for row in wanted]
 
     @_without_panics
     def find(self, kind: str, field: str, value: str) -> tuple[int, dict] | None:
@@ -308,7 +312,7 @@ class TantivyReader:
         return int(self.searcher.fast_field_values("row", [address])[0]), self._fields(address)
 
     def _fields(self, address) -> dict:
-        fields = json.loads(self.searcher.doc(address).get_first("stored"))
+        fields = orjson.loads(self.searcher.doc(address).get_first("stored"))  # (2.5 times json's speed)
         if fields.get("decision_date"):
             fields["decision_date"] = datetime.fromisoformat(fields["decision_date"])
         return fields

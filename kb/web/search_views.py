@@ -242,7 +242,8 @@ def _csv_lines(rows: Iterator[dict], item_url: str, total: int, limit: int) -> I
     for row in rows:
         letter_id, _, ordinal = row["passage_id"].partition("/")
         row["url"] = item_url.format(letter=quote(letter_id, safe=""), ordinal=ordinal)
-        writer.writerow([neutralize(row[column]) for column in CSV_COLUMNS])
+        # neutralize() inlined: this runs for 150,000 cells of a 10,000-row export (the row's values are text)
+        writer.writerow(["'" + cell if cell[:1] in _FORMULA_STARTS else cell for cell in map(row.get, CSV_COLUMNS)])
         count += 1
         if count % CSV_CHUNK_ROWS == 0:
             yield flush()
