@@ -13,6 +13,7 @@ address); the probe's latency is what a reader waits meanwhile:
     sending bench.load.QUERY_PATHS as fast as they are answered.
 
     python -m bench.bench_overload [--index-dir DIR | --letters 5291] [--seconds 20] [--clients 80]
+                                   [--setups before production] [--attacks overload slowloris ...]
 """
 
 from __future__ import annotations
@@ -117,6 +118,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--clients", type=int, default=80)
     parser.add_argument("--setups", nargs="+", default=["before", "production"], choices=["before", "production"])
+    parser.add_argument("--attacks", nargs="+", help="only the attacks whose names start so (e.g. overload slowloris)")
     args = parser.parse_args()
     index_dir = args.index_dir
     if index_dir is None:
@@ -127,6 +129,8 @@ def main() -> None:
     rows = []
     for setup in args.setups:
         for name, attack in attacks(args.seconds, args.clients).items():
+            if args.attacks and not name.startswith(tuple(args.attacks)):
+                continue
             with setups[setup](index_dir) as port:
                 probe, load = attack(port)
             rows.append((setup, name, probe, load))

@@ -17,8 +17,10 @@ from kb.budget import TooCostly
 
 # Postings a whole search (matching, ranking, counting) gets through per second, measured on the 2-core
 # machine at 10,000-100,000 passages (bench/RESULTS.md, "Every request within a budget"), rounded down.
-POSTINGS_PER_SECOND = {"whoosh": 110_000, "tantivy": 8_000_000}
+POSTINGS_PER_SECOND = {"whoosh": 200_000, "tantivy": 8_000_000}
 SKIP_READ = 2  # the words of a phrase are read where the rarest one occurs: a block of postings per match
+PREFIX_COST = 2  # Whoosh reads the postings of a prefix's terms (a union of many) at half the speed
+YEAR_COST = 3  # a year range is a numeric range: Whoosh reads each of its postings at a third of the speed
 MOST_COSTLY_SHOWN = 3
 
 
@@ -33,7 +35,7 @@ class Read:
 
 
 def postings(read: Read, reader, columns) -> int:
-    """How many postings the engine reads for `read` (for a prefix: as many as passages, at most).
+    """How many postings the engine reads for `read`.
 
     A phrase reads its words' postings where its rarest word occurs (a phrase of common words reads all of
     them), and the positions of every word there: a phrase of one common word 124 times reads 124 times
@@ -41,9 +43,9 @@ def postings(read: Read, reader, columns) -> int:
     """
     if read.kind == "years":
         first, last = read.terms
-        return int(np.count_nonzero((columns.year >= first) & (columns.year <= last)))
+        return YEAR_COST * int(np.count_nonzero((columns.year >= first) & (columns.year <= last)))
     if read.kind == "prefix":
-        return int(columns.rows)
+        return PREFIX_COST * reader.prefix_frequency(read.field, read.terms[0])
     frequencies = [reader.doc_frequency(read.field, term) for term in read.terms]
     if read.kind != "phrase":
         return sum(frequencies)
@@ -64,7 +66,11 @@ def refuse_if_costly(reads: list[Read], reader, columns, engine: str, seconds: f
         return
     by_cost = sorted(reads, key=lambda read: -postings(read, reader, columns))
     costliest = list(dict.fromkeys(read.shown or " ".join(map(str, read.terms)) for read in by_cost))
-    shown = ", ".join(f"“{words[:60]}”" for words in costliest[:MOST_COSTLY_SHOWN])
+    shown = ", ".join(f"“{_shortened(words)}”" for words in costliest[:MOST_COSTLY_SHOWN])
     raise TooCostly(f"this search would take about {estimated:.0f} s on this index, past the {seconds:g} s a search "
                     f"may take: it reads {total:,} index entries, most of them for {shown}. Leave out very common "
                     "words, or search fewer words in a row")
+
+
+def _shortened(words: str, limit: int = 60) -> str:
+    return words if len(words) <= limit else words[:limit].rsplit(" ", 1)[0] + " …"

@@ -50,6 +50,8 @@ class Reader(Protocol):
 
     def doc_frequency(self, field: str, term: str) -> int: ...
 
+    def prefix_frequency(self, field: str, prefix: str) -> int: ...  # the documents of the terms so starting
+
     def mask(self, query, rows: int, universe=None) -> np.ndarray: ...  # bool, one per row: the rows
     # matching `query` (and `universe`, a query for the documents that count: passages)
 

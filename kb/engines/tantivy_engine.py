@@ -234,6 +234,11 @@ class TantivyReader:
         return self.searcher.doc_freq(field, term)
 
     @_without_panics
+    def prefix_frequency(self, field: str, prefix: str) -> int:
+        """At most every document (tantivy-py lists no terms; a prefix query costs tantivy little anyway)."""
+        return self.searcher.num_docs
+
+    @_without_panics
     def mask(self, query, rows: int, universe=None) -> np.ndarray:
         """Materializing a match set costs per match (Python objects), so when most documents of the
         universe match, the ones that do not are collected instead."""

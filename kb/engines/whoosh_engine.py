@@ -227,6 +227,10 @@ class WhooshReader:
     def doc_frequency(self, field: str, term: str) -> int:
         return self.searcher.doc_frequency(field, term)
 
+    def prefix_frequency(self, field: str, prefix: str) -> int:
+        """The documents of every term starting with `prefix`, summed (what a prefix query reads)."""
+        return sum(self.searcher.doc_frequency(field, term) for term in self.searcher.reader().expand_prefix(field, prefix))
+
     def mask(self, query, rows: int, universe=None) -> np.ndarray:
         mask = np.zeros(rows, dtype=bool)
         if universe is not None:
