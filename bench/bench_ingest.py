@@ -84,7 +84,7 @@ def cores(args) -> None:
     print(f"{count} real PDFs; median of {args.rounds} runs; load {load_average()}")
     print(f"machine: {machine()}")
     print(f"versions: {versions('pypdfium2', 'whoosh-reloaded', 'tantivy')}\n")
-    print(f"| measure | files | letters/s | / one-core parse rate |")
+    print("| measure | files | letters/s | / one-core parse rate |")
     print("|---|---|---|---|")
     print(f"| parse, one core (bench_parse) | {count} | {single:.0f} | 1.00 |")
     for label, files, seconds in ((f"kb index --jobs {args.jobs}, the letters", count, alone),

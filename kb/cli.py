@@ -17,7 +17,7 @@ from kb.ingest import (
     CHECKPOINT_SECONDS,
     WHOOSH_SLOW_PASSAGES,
     IndexLocked,
-    Interrupted,
+    IndexOutdated,
     RunReport,
     index_paths,
     index_status,
@@ -259,13 +259,13 @@ def _indexing(run, progress: _Progress, index_dir: Path) -> RunReport:
     (Ctrl-C) or 143 (SIGTERM) after the report says how to go on."""
     try:
         report = run()
-    except (IndexLocked, EngineError, IndexDamaged, FileNotFoundError, WriterFailed) as error:
+    except (IndexLocked, IndexOutdated, EngineError, IndexDamaged, FileNotFoundError, WriterFailed) as error:
         raise click.ClickException(str(error)) from None
-    except (KeyboardInterrupt, Interrupted) as stop:
+    except KeyboardInterrupt:  # before the run began, or a second stop abandoning its last checkpoint
         progress.close()
-        click.echo(f"Stopped by {'Ctrl-C' if isinstance(stop, KeyboardInterrupt) else 'SIGTERM'}: the index is as "
-                   "it was at its last checkpoint; run the same command to go on.", err=True)
-        sys.exit(130 if isinstance(stop, KeyboardInterrupt) else 143)
+        click.echo("Stopped: the index is as it was at its last checkpoint; run the same command to go on.",
+                   err=True)
+        sys.exit(130)
     finally:
         progress.close()
     click.echo(format_report(report, index_dir))
@@ -295,6 +295,8 @@ def format_report(report: RunReport, index_dir: Path) -> str:
     lines = []
     if report.recovered:
         lines.append(f"First: {report.recovered}.")
+    if report.kept_old:
+        lines.append("The rebuild found no letters, so the index was left as it was.")
     if report.resumed:
         lines.append("Went on with the interrupted rebuild (files it had read were not read again).")
     lines += [
@@ -350,6 +352,16 @@ def status(index_dir: Path) -> None:
     click.echo(f"rejected:    {len(state.rejected)} files" + (" (kb index --rejected lists them)" if state.rejected else ""))
     if state.retry:
         click.echo(f"to retry:    {len(state.retry)} files (the next kb index reads them again)")
+    if not state.problems:
+        from kb.search import unresolved_products
+
+        unknown = unresolved_products(index_dir)
+        if unknown:
+            items = sum(count for _, count in unknown)
+            named = ", ".join(f"{product} ({count})" for product, count in unknown)
+            click.echo(f"drugs:       {items} item{'s' if items != 1 else ''} name a product the drug table does not know: "
+                       f"{named}")
+        _print_dwc_checks(index_dir)
     if state.problems:
         click.echo("integrity:   DAMAGED")
         for problem in state.problems:
@@ -361,6 +373,19 @@ def status(index_dir: Path) -> None:
     if state.problems:
         raise click.ClickException(f"the index is damaged: run kb verify --index-dir {index_dir} for the whole "
                                    f"check, and kb index --repair --index-dir {index_dir} to rebuild it")
+
+
+def _print_dwc_checks(index_dir: Path) -> None:
+    """How the parser's tags compare with the DWC's own rows, for the letters fetched with them."""
+    from kb.dwc import AGREES, CATEGORY_DIFFERS, DECISION_DIFFERS, NO_SINGLE_ROW
+    from kb.index import dwc_check_counts
+
+    counts = dwc_check_counts(index_dir)
+    if not counts:
+        return
+    click.echo(f"DWC rows:    {counts.get(AGREES, 0)} items agree with the DWC's row, "
+               f"{counts.get(CATEGORY_DIFFERS, 0)} differ in category, {counts.get(DECISION_DIFFERS, 0)} in decision, "
+               f"{counts.get(NO_SINGLE_ROW, 0)} match no single row (search: dwc:\"category differs\")")
 
 
 @main.command(short_help="Check every byte of the index against its checksums.")
@@ -477,3 +502,211 @@ def serve_site(index_dir: Path, host: str, port: int) -> None:
         pass
     finally:
         server.server_close()
+
+
+# --------------------------------------------------------------------------------------------
+# kb fetch and kb update: letters from the DWC's IMR decision search (kb/fetch.py)
+
+to_option = click.option(
+    "--to", "folder", type=click.Path(file_okay=False, path_type=Path), default="letters", envvar="KB_LETTERS_DIR",
+    show_default=True, help="The letters folder: YYYY/MM/<case>.pdf with <case>.dwc.json beside, and fetch.sqlite3, "
+                            "the fetch ledger (also KB_LETTERS_DIR).")
+overlap_option = click.option(
+    "--overlap", type=click.IntRange(min=0), default=14, show_default=True,
+    help="With --since-last and kb update: days before the last fetched decision date to look again, for "
+         "letters the DWC posted late.")
+
+
+def _politeness_options(command):
+    """The options that say how to treat the site, shared by kb fetch and kb update."""
+    options = [
+        click.option("--base-url", default=None, envvar="KB_DWC_URL",
+                     help="The site to fetch from (a mirror, a test server; also KB_DWC_URL). "
+                          "[default: https://www.dir.ca.gov]"),
+        click.option("--rate", type=click.FloatRange(min=0.001), default=1.0, show_default=True,
+                     help="Requests a second at most, retries included."),
+        click.option("--timeout", "request_timeout", type=click.FloatRange(min=0.01), default=60.0, show_default=True,
+                     help="Seconds one request may take, to its last byte."),
+        click.option("--retries", type=click.IntRange(min=0), default=4, show_default=True,
+                     help="Further tries of a request that timed out, lost its connection or got a 5xx or 429."),
+        click.option("--backoff", type=click.FloatRange(min=0), default=5.0, show_default=True,
+                     help="Seconds before the first retry, doubled for each further one (a Retry-After the site "
+                          "sends is honoured instead)."),
+        click.option("--max-wait", type=click.FloatRange(min=0), default=900.0, show_default=True,
+                     help="The longest Retry-After honoured; a site asking for longer stops the run."),
+        click.option("--max-failures", type=click.IntRange(min=1), default=5, show_default=True,
+                     help="Letters in a row that could not be fetched before the run stops."),
+        click.option("--contact", default=None, envvar="KB_FETCH_CONTACT",
+                     help="An e-mail address or URL added to the User-Agent, so the site can reach you "
+                          "(also KB_FETCH_CONTACT)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _fetch_settings(base_url, rate, request_timeout, retries, backoff, max_wait, max_failures, contact):
+    from kb.dwc import DEFAULT_BASE_URL
+    from kb.fetch import FetchSettings
+    from kb.http_client import Politeness
+
+    politeness = Politeness(rate=rate, timeout=request_timeout, retries=retries, backoff=backoff, max_wait=max_wait)
+    return FetchSettings(base_url=base_url or DEFAULT_BASE_URL, politeness=politeness, contact=contact,
+                         max_failures=max_failures)
+
+
+class _FetchProgressLine:
+    """One status line on a terminal, redrawn in place; a line now and then in a log."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.last_key = None
+        self.last_logged = 0.0
+
+    def __call__(self, state) -> None:
+        if state.phase == "listing":
+            of = f" of {state.pages_total:,}" if state.pages_total else ""
+            done = f"listing results page {state.pages + 1:,}{of}"
+        else:
+            done = (f"letters {state.letters:,} of {state.letters_total:,} "
+                    f"({state.fetched:,} new, {state.failed:,} failed)")
+        line = f"{state.label}: {done} · {state.requests:,} requests, {state.rate:.2f}/s"
+        if self.tty:
+            click.echo(f"\r\033[K{line}", err=True, nl=False)
+            return
+        key = (state.phase, state.label)
+        if key != self.last_key or time.monotonic() - self.last_logged > 60:
+            click.echo(line, err=True)
+            self.last_key, self.last_logged = key, time.monotonic()
+
+    def close(self) -> None:
+        if self.tty:
+            click.echo("\r\033[K", err=True, nl=False)
+
+
+def _run_fetch(work):
+    """Run a fetch with a progress line; user errors become one-sentence ClickExceptions."""
+    from kb.dwc import InvalidInput
+    from kb.fetch_ledger import FetchLocked
+
+    progress = _FetchProgressLine()
+    try:
+        return work(progress)
+    except (FetchLocked, InvalidInput) as error:
+        raise click.ClickException(str(error)) from None
+    finally:
+        progress.close()
+
+
+def format_fetch_report(report) -> str:
+    minutes, seconds = divmod(int(report.seconds), 60)
+    took = f"{minutes} min {seconds} s" if minutes else f"{report.seconds:.1f} s"
+    rate = report.requests / report.seconds if report.seconds > 0 else 0.0
+    lines = [
+        f"Fetched {report.fetched:,} new letters ({report.bytes / 1e6:.1f} MB) into {report.folder} in {took}: "
+        f"{report.pages:,} search pages read, {report.listed:,} letters listed, {report.had:,} already there, "
+        f"{len(report.failed):,} failed; {report.requests:,} requests ({rate:.2f} a second).",
+    ]
+    if report.sidecars_updated:
+        lines.append(f"{report.sidecars_updated:,} sidecars rewritten: the DWC's rows for them changed.")
+    if report.failed:
+        lines.append("Failed (the next run tries them again):")
+        lines.extend(f"  {case}: {reason}" for case, reason in report.failed[:50])
+        if len(report.failed) > 50:
+            lines.append(f"  ... and {len(report.failed) - 50:,} more")
+    return "\n".join(lines)
+
+
+@main.command(short_help="Download IMR letters from the DWC's decision search into a folder.")
+@click.option("--decided-from", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="First decision date to fetch.")
+@click.option("--decided-to", type=click.DateTime(["%Y-%m-%d"]), default=None, metavar="YYYY-MM-DD",
+              help="Last decision date to fetch.")
+@to_option
+@click.option("--outcome", type=click.Choice(["upheld", "overturned"], case_sensitive=False), default=None,
+              help="Only letters with a treatment so decided.")
+@click.option("--specialty", default=None, help="Only letters whose reviewer has this board specialty "
+                                                "(as the DWC search lists them: 'Orthopedic Surgery').")
+@click.option("--category", default=None, help="Only letters with a treatment in this DWC category "
+                                               "('Pharmaceuticals', 'Pharmaceuticals / Opioids', "
+                                               "'Rehabilitation / Acupuncture').")
+@click.option("--cases", "cases_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Fetch the case numbers (CM24-0001234) or PDF addresses in this file, one a line, "
+                   "instead of a date range.")
+@click.option("--since-last", is_flag=True,
+              help="Fetch what was decided since the last fetch into the folder (less --overlap days), and every "
+                   "letter that failed before, instead of a date range.")
+@overlap_option
+@click.option("--relist", is_flag=True,
+              help="List the search results again for ranges listed before (to find letters posted late).")
+@_politeness_options
+def fetch(decided_from, decided_to, folder, outcome, specialty, category, cases_file, since_last, overlap, relist,
+          **politeness) -> None:
+    """Download IMR decision letters (PDF) from the DWC's IMR decision search into a folder.
+
+    Walks the DWC's case and treatment search for the decision dates asked, page by page, and downloads
+    every letter the folder does not have yet to YYYY/MM/<case number>.pdf, with the DWC's own row for it
+    (category, subcategory or drug class and decision of each treatment, dates, reviewer specialty) beside
+    it in <case number>.dwc.json. Politely (one request a second by default) and resumably: a rerun, or a
+    run after Ctrl-C or a crash, goes on where it stopped and downloads nothing twice. Index the folder
+    with kb index, or use kb update.
+    """
+    from kb.dwc import read_case_list, resolve_category, resolve_outcome, resolve_specialty
+    from kb.fetch import Filters, fetch_cases, fetch_range, fetch_since_last
+
+    ranged = decided_from is not None or decided_to is not None
+    if sum((ranged, cases_file is not None, since_last)) != 1:
+        raise click.UsageError("give a date range (--decided-from and --decided-to), --cases FILE or --since-last")
+    if ranged and (decided_from is None or decided_to is None):
+        raise click.UsageError("give both --decided-from and --decided-to")
+    if (outcome or specialty or category) and not ranged:
+        raise click.UsageError("--outcome, --specialty and --category narrow a date range")
+    settings = _fetch_settings(**politeness)
+
+    def work(progress):
+        if cases_file is not None:
+            requests = read_case_list(cases_file.read_text(encoding="utf-8"), str(cases_file))
+            return fetch_cases(folder, requests, settings=settings, progress=progress)
+        if since_last:
+            return fetch_since_last(folder, _today(), overlap_days=overlap, settings=settings, progress=progress)
+        filters = Filters(outcome=resolve_outcome(outcome) if outcome else "",
+                          specialty=resolve_specialty(specialty) if specialty else "",
+                          category=resolve_category(category) if category else "")
+        return fetch_range(folder, decided_from.date(), decided_to.date(), filters=filters, relist=relist,
+                           settings=settings, progress=progress)
+
+    report = _run_fetch(work)
+    click.echo(format_fetch_report(report))
+    if report.stopped:
+        raise click.ClickException(f"stopped: {report.stopped}")
+
+
+def _today():
+    from datetime import date
+
+    return date.today()
+
+
+@main.command(short_help="Fetch what the DWC decided since the last fetch, and index it.")
+@to_option
+@index_dir_option
+@overlap_option
+@click.option("--jobs", type=click.IntRange(min=1), default=None, help="Worker processes (default: one per core).")
+@_politeness_options
+def update(folder, index_dir, overlap, jobs, **politeness) -> None:
+    """Fetch what the DWC decided since the last fetch into the folder, then index the folder.
+
+    The one command a site runs nightly (README: Building the corpus). The same as
+    kb fetch --since-last followed by kb index FOLDER; the letters fetched are indexed even when the
+    fetch stopped early, and the exit status is then 1.
+    """
+    from kb.fetch import fetch_since_last
+
+    settings = _fetch_settings(**politeness)
+    report = _run_fetch(lambda progress: fetch_since_last(folder, _today(), overlap_days=overlap, settings=settings,
+                                                          progress=progress))
+    click.echo(format_fetch_report(report))
+    if folder.is_dir():  # what was fetched is indexed even when the fetch stopped early
+        _index_for_demo([folder], index_dir, rebuild=False, jobs=jobs, engine=None)
+    if report.stopped:
+        raise click.ClickException(f"the fetch stopped: {report.stopped}")

@@ -22,8 +22,9 @@ import numpy as np
 COLUMNS_FILE = "columns.npz"
 
 # The multi-valued facets kept in columns, by the index field they come from.
-MULTI = ("drug", "drug_class", "category", "subcategory", "decision", "guideline", "guideline_ca",
-         "guideline_reviewer", "guideline_source", "specialty", "state", "divergent")
+MULTI = ("drug", "product", "unresolved", "drug_class", "category", "subcategory", "decision", "guideline",
+         "guideline_ca", "guideline_reviewer", "guideline_source", "specialty", "state", "divergent",
+         "dwc_category", "dwc_decision", "dwc_check")
 
 
 @dataclass(frozen=True)
@@ -137,10 +138,23 @@ class Columns:
             arrays = {name: data[name] for name in data.files}
         facets = {}
         for name in MULTI:
+            if f"{name}.indptr" not in arrays:  # a generation written before the facet existed: no values
+                arrays[f"{name}.indptr"] = np.zeros(len(arrays["passage"]) + 1, dtype=np.int64)
+                arrays[f"{name}.values"] = np.asarray([], dtype=str)
+                arrays[f"{name}.indices"] = np.asarray([], dtype=np.int32)
             indptr = arrays[f"{name}.indptr"]
             facets[name] = Facet(arrays[f"{name}.values"], indptr, arrays[f"{name}.indices"],
                                  _entry_rows(indptr))
         return cls(arrays["passage"], arrays["year"], arrays["day"], facets)
+
+
+def facet_totals(directory: Path, name: str) -> dict[str, int]:
+    """How many passages hold each value of one facet, read from a saved generation's columns alone."""
+    with np.load(directory / COLUMNS_FILE, allow_pickle=False) as data:
+        if f"{name}.values" not in data.files:
+            return {}
+        values, indices = data[f"{name}.values"], data[f"{name}.indices"]
+    return dict(zip(values.tolist(), np.bincount(indices, minlength=len(values)).tolist()))
 
 
 def _entry_rows(indptr: np.ndarray) -> np.ndarray:

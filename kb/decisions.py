@@ -85,6 +85,7 @@ class Decisions:
         self.replace = replace
         self.parser = parser
         self.repairing = repairing  # a letter that cannot be parsed again is then missing: its file is read again
+        self.new_parser = bool(parser) and ledger.meta("parser") not in (None, parser)
         self.tally = Tally()
         self.batch = 1  # the number of the checkpoint being decided
         # what this run decided but the ledger has not recorded yet: key -> (batch, value)
@@ -147,7 +148,10 @@ class Decisions:
             return Slot(entry, immediate=self._rejection(entry.path, code,
                                                          f"{shown} could not be read: {error.strerror or error}."))
         row = self.known_file(entry.path)
-        if row is not None and row.outcome != RETRY and (row.size, row.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+        # a file no earlier parser could read is read again by a new one
+        unparsed = row is not None and row.code == "parse-error" and self.new_parser
+        if row is not None and row.outcome != RETRY and not unparsed and \
+                (row.size, row.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
             return Slot(entry, stat, immediate=Outcome(entry.path, UNCHANGED, row.code, row.reason, row.letter_id))
         if row is not None and row.outcome == RETRY:
             self.tally.retried += 1
@@ -227,7 +231,7 @@ class Decisions:
         if old:
             self.tally.passages_removed += old.passages
         source = kb_index.Source(printable_path(parsed.path), parsed.sha256, parsed.kind, parsed.size, parsed.pages)
-        docs = kb_index.documents(parsed.letter, source)
+        docs = kb_index.documents(parsed.letter, source, parsed.dwc)
         row = LetterRow(letter_id, len(docs) - 1, parsed.path, parsed.sha256, items_signature(parsed.letter),
                         parsed.kind, parsed.size, parsed.pages, self.parser)
         self._letters[letter_id] = (self.batch, row)

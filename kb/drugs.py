@@ -28,14 +28,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
 
-from kb.models import DrugMention, DrugRequest, Span
+from kb.models import DrugMention, DrugRequest, Ingredient, Span
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "drugs.json"
 
 
 @dataclass(frozen=True)
 class DrugEntry:
-    """One generic of the table, as drugs.json gives it."""
+    """One product of the table, as drugs.json gives it: a generic, a combination, a kit or a compound."""
 
     generic: str
     drug_class: str
@@ -43,6 +43,8 @@ class DrugEntry:
     synonyms: tuple[str, ...]
     misspellings: tuple[str, ...]
     examples: tuple[str, ...]
+    ingredient_names: tuple[str, ...] = ()  # its active ingredients, each a generic of the table
+    compound: bool = False  # a compounded product (a workers'-comp kit)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -74,6 +76,8 @@ def _entry_from_json(row: dict) -> DrugEntry:
         synonyms=tuple(row["synonyms"]),
         misspellings=tuple(row["misspellings"]),
         examples=tuple(row["examples"]),
+        ingredient_names=tuple(row.get("ingredients") or (row["generic"],)),
+        compound=bool(row.get("compound")),
     )
 
 
@@ -82,6 +86,16 @@ DRUG_CLASSES: tuple[str, ...] = tuple(row["name"] for row in TABLE["classes"])
 CLASS_DESCRIPTIONS: dict[str, str] = {row["name"]: row["description"] for row in TABLE["classes"]}
 DRUGS: dict[str, DrugEntry] = {row["generic"]: _entry_from_json(row) for row in TABLE["drugs"]}
 CLASS_OF: dict[str, str] = {generic: entry.drug_class for generic, entry in DRUGS.items()}
+INGREDIENTS_OF: dict[str, tuple[Ingredient, ...]] = {
+    generic: tuple(Ingredient(name, CLASS_OF[name]) for name in entry.ingredient_names)
+    for generic, entry in DRUGS.items()
+}
+# ingredient -> every product of the table holding it (itself first, when it is a product on its own)
+PRODUCTS_WITH: dict[str, tuple[str, ...]] = {}
+for _generic, _ingredients in INGREDIENTS_OF.items():
+    for _ingredient in _ingredients:
+        PRODUCTS_WITH.setdefault(_ingredient.name, ())
+        PRODUCTS_WITH[_ingredient.name] += (_generic,)
 NOT_DRUG_PHRASES: tuple[str, ...] = tuple(TABLE["not_drugs"]["phrases"])
 
 
@@ -312,6 +326,12 @@ def resolve_drug(name: str) -> DrugEntry | None:
     return DRUGS[resolution.generic] if resolution and resolution.generic else None
 
 
+def ingredient_of(entry: DrugEntry) -> str | None:
+    """The one ingredient a product is, when it has one ("Flexeril" -> "cyclobenzaprine"); None for a
+    combination, whose brand names the combination itself."""
+    return entry.ingredient_names[0] if len(entry.ingredient_names) == 1 else None
+
+
 def _name_matches(text: str) -> Iterator[_NameMatch]:
     for match in NAME_PATTERN.finditer(text):
         resolution = _resolve(match.group())
@@ -321,20 +341,36 @@ def _name_matches(text: str) -> Iterator[_NameMatch]:
 
 _OPEN_PARENTHESIS = re.compile(r"\s*+\(\s*+\Z")
 _CLOSE_PARENTHESIS = re.compile(r"\s*+\)")
+_CLOSE_AFTER_DETAILS = re.compile(r"[^()\n]{0,40}?\)")  # "(ketoprofen 20% cream)": strength and form inside
 
 
 def _merge_parenthesised(text: str, matches: Iterable[_NameMatch]) -> list[_NameMatch]:
-    """ "Ultram (tramadol)" and "Meloxicam (Mobic)" name one drug twice: make them one mention."""
+    """ "Ultram (tramadol)", "Meloxicam (Mobic)" and "Ketophene (ketoprofen 20% cream)" name one product
+    twice, the second time by its ingredient: make them one mention, its span over the brackets."""
     merged: list[_NameMatch] = []
+    covered = -1  # the end of the last merged bracket: names inside it are part of that mention
     for match in matches:
+        if match.start < covered:
+            continue
         previous = merged[-1] if merged else None
-        if previous is not None and previous.generic == match.generic:
-            closing = _CLOSE_PARENTHESIS.match(text, match.end)
+        if previous is not None and _names_the_same_product(previous.generic, match.generic):
+            closing = (_CLOSE_PARENTHESIS if match.generic == previous.generic else _CLOSE_AFTER_DETAILS).match(
+                text, match.end)
             if closing and _OPEN_PARENTHESIS.match(text[previous.end : match.start]):
                 merged[-1] = previous._replace(end=closing.end(), brand=previous.brand or match.brand)
+                covered = closing.end()
                 continue
         merged.append(match)
     return merged
+
+
+def _names_the_same_product(product: str, inner: str) -> bool:
+    """Whether a name in brackets after `product` names it again: the same product, or (for a kit or
+    compound) the one ingredient it holds."""
+    if product == inner:
+        return True
+    ingredients = {i.name for i in INGREDIENTS_OF[product]}
+    return len(INGREDIENTS_OF[inner]) == 1 and INGREDIENTS_OF[inner][0].name in ingredients and DRUGS[product].compound
 
 
 def _found(text: str, match: _NameMatch) -> _Found:
@@ -346,6 +382,7 @@ def _found(text: str, match: _NameMatch) -> _Found:
         text=text[match.start : match.end],
         span=Span(match.start, match.end),
         strength=strength[0] if strength else None,
+        ingredients=INGREDIENTS_OF[match.generic],
     )
     return _Found(mention, strength[1] if strength else match.end)
 
@@ -454,8 +491,9 @@ def _form_label(release: str | None, dosage: str | None) -> str | None:
 
 
 def _is_compound(portion: str, mentions: list[DrugMention], dosage: str | None) -> bool:
-    """Said so, or a topical mix: two drugs or more in a topical form, or with % strengths and no form."""
-    if COMPOUND_WORD.search(portion):
+    """Said so, a compounded kit of the table, or a topical mix: two drugs or more in a topical form, or with
+    % strengths and no form."""
+    if COMPOUND_WORD.search(portion) or any(DRUGS[m.generic].compound for m in mentions if m.generic in DRUGS):
         return True
     if len({m.generic for m in mentions}) < 2:
         return False
@@ -465,11 +503,16 @@ def _is_compound(portion: str, mentions: list[DrugMention], dosage: str | None) 
 
 
 def parse_drug_request(heading: str) -> DrugRequest | None:
-    """The drugs an item heading asks for, with form, quantity and unit; None when it names no drug."""
+    """The drugs an item heading asks for, with form, quantity and unit; None when it names no drug of the
+    table (`unknown_product_request` then reads a product the table does not know)."""
     portion = Span(*_disputed_portion(heading))
     found = [item for item in _find(heading) if portion.start <= item.mention.span.start and item.end <= portion.end]
     if not found:
         return None
+    return _request(heading, portion, found)
+
+
+def _request(heading: str, portion: Span, found: list[_Found]) -> DrugRequest:
     mentions = [item.mention for item in found]
     quantity, unit = _quantity(_masked(heading, _spans_not_quantities(heading, found))[portion.start : portion.end])
     names = _NameSpans(found)
@@ -482,3 +525,46 @@ def parse_drug_request(heading: str) -> DrugRequest | None:
         quantity_unit=unit,
         compound=_is_compound(portion.of(heading), mentions, dosage),
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# What a drug name means to a search
+
+INGREDIENT, PRODUCT = "drug", "product"  # the index fields a drug filter reads: active ingredients, products
+
+
+def drug_filter_terms(name: str) -> list[tuple[str, str]]:
+    """(field, value) pairs a drug as someone types it stands for, any of which a passage may hold: an
+    ingredient finds every product holding it ("hydrocodone", and "Flexeril" is cyclobenzaprine); a
+    combination or kit, by name or brand, finds that product ("Norco": hydrocodone/acetaminophen); a name the
+    table does not know finds an ingredient or product so written (products the table does not know are
+    indexed by their name, lower case)."""
+    entry = resolve_drug(name)
+    if entry is not None:
+        ingredient = ingredient_of(entry)
+        return [(INGREDIENT, ingredient)] if ingredient else [(PRODUCT, entry.generic)]
+    folded = " ".join(name.split()).casefold()
+    return [(INGREDIENT, folded), (PRODUCT, folded)] if folded else []
+
+
+def drug_names(name: str) -> list[str]:
+    """Every name under which the drug a filter or a word stands for may be written in a rationale: all the
+    names of every product holding an ingredient, or of the one product a combination names."""
+    names: list[str] = []
+    for field, value in drug_filter_terms(name):
+        products = PRODUCTS_WITH.get(value, ()) if field == INGREDIENT else (value,) if value in DRUGS else ()
+        for generic in products:
+            entry = DRUGS[generic]
+            names += [entry.generic, *entry.brands, *entry.synonyms]
+    return list(dict.fromkeys(names)) or [name]
+
+
+def product_label(generic: str, brand: str | None = None) -> str:
+    """"Norco (hydrocodone/acetaminophen)" as asked for by brand, "hydrocodone/acetaminophen (Norco)" as a
+    facet value, "cyclobenzaprine" alone."""
+    if brand and brand.casefold() != generic.casefold():
+        return f"{brand} ({generic})"
+    entry = DRUGS.get(generic)
+    if entry is not None and len(entry.ingredient_names) > 1 and entry.brands:
+        return f"{generic} ({entry.brands[0]})"
+    return generic

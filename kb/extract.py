@@ -2,7 +2,9 @@
 
 `extract_text(path)` returns an `Extracted` (the text, what kind of file it was, its page count, the
 SHA-256 and size of its bytes) or raises an `ExtractError` subclass whose `.reason` is one sentence
-naming the file and whose `.code` is a short stable slug for the ingest ledger.
+naming the file and whose `.code` is a short stable slug for the ingest ledger. `read_dwc_record(path)`
+reads the DWC's search row that `kb fetch` keeps beside a letter (`CM24-0001234.dwc.json`), if any, and
+`check_pdf(data)` tells the fetcher whether a download is a whole PDF.
 
 PDFs go through PDFium (pypdfium2). The DWC's PDFs are AES-encrypted with an empty user password and
 forbid text extraction by a permission flag; PDFium opens them as they are. Its text is kept as it
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import json
 import os
 import re
 import stat
@@ -259,7 +262,7 @@ def _walk(folder: str, roots: list[str], seen: set[str], visited: set[tuple[int,
         elif _looks_like_letter(entry.name):
             if path not in seen:
                 yield _file_entry(path)
-        else:
+        elif not entry.name.endswith(DWC_SIDECAR_SUFFIX):  # a letter's DWC row is part of the letter
             yield Entry(path, ignored=True)
 
 
@@ -389,6 +392,40 @@ def read_letter_file(path: str, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
         raise UnreadableFile(name, f"{name} could not be read: {error.strerror or error}.") from error
 
 
+# The DWC's row beside a letter
+
+
+DWC_SIDECAR_SUFFIX = ".dwc.json"  # CM24-0001234.pdf -> CM24-0001234.dwc.json (written by kb fetch)
+MAX_SIDECAR_BYTES = 1024 * 1024
+
+
+def dwc_sidecar_path(letter_path: str | os.PathLike[str]) -> Path:
+    path = Path(letter_path)
+    return path.with_name(path.stem + DWC_SIDECAR_SUFFIX)
+
+
+def read_dwc_record(letter_path: str | os.PathLike[str]) -> dict | None:
+    """The DWC's search row kept beside a letter file (README: "The DWC's own rows"), or None when there is
+    none or it is not one: not JSON, another version, no case number or treatments of the known shape.
+    It is what the DWC says, never needed to read the letter, so a bad one is left out rather than refused."""
+    path = dwc_sidecar_path(letter_path)
+    try:
+        if path.stat().st_size > MAX_SIDECAR_BYTES:
+            return None
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not (isinstance(record, dict) and record.get("version") == 1 and isinstance(record.get("case_number"), str)
+            and isinstance(record.get("treatments"), list)):
+        return None
+    for treatment in record["treatments"]:
+        if not (isinstance(treatment, dict) and isinstance(treatment.get("category"), str)
+                and isinstance(treatment.get("subcategory", ""), str)
+                and treatment.get("decision") in (None, "Upheld", "Overturned")):
+            return None
+    return record
+
+
 # PDF
 
 
@@ -404,6 +441,31 @@ def _pdf_text(data: bytes, name: str, max_pages: int) -> tuple[str, int]:
         finally:
             document.close()
     return text.replace("\x00", ""), pages
+
+
+PDF_TRAILER = b"%%EOF"
+PDF_TRAILER_WINDOW = 1024  # writers may pad after the last %%EOF; PDFium looks this far back too
+
+
+def check_pdf(data: bytes, name: str) -> int:
+    """That `data` is a whole PDF PDFium can open (a download, before it is kept as a letter): its page count,
+    or NotAPdf, EmptyFile or DamagedPdf (no %%EOF at its end: truncated). A PDF locked with a password is
+    whole, so it passes; the indexer rejects it with its reason."""
+    if not data:
+        raise EmptyFile(name, f"{name} is empty (0 bytes).")
+    if PDF_MAGIC not in data[:PDF_MAGIC_WINDOW]:
+        raise NotAPdf(name, f"{name} is not a PDF: it looks like {_describe(data)}.")
+    if PDF_TRAILER not in data[-PDF_TRAILER_WINDOW:]:
+        raise DamagedPdf(name, f"{name} is a truncated PDF: it does not end with %%EOF ({_size(len(data))}).")
+    with _PDFIUM_LOCK:
+        try:
+            document = _open_pdf(data, name)
+        except PasswordProtected:
+            return 0
+        try:
+            return len(document)
+        finally:
+            document.close()
 
 
 def _open_pdf(data: bytes, name: str) -> pdfium.PdfDocument:

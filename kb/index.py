@@ -25,20 +25,26 @@ import json
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 from kb.columns import MULTI as COLUMN_FACETS
-from kb.columns import Columns, ColumnsBuilder
+from kb.columns import Columns, ColumnsBuilder, facet_totals
+from kb.dwc import ItemCheck, filed_under, match_items, treatments_of
 from kb.engines import Reader, engine_named, engine_of
 from kb.guidelines import citation_ancestry
-from kb.integrity import write_manifest
+from kb.integrity import read_manifest, write_manifest
 from kb.models import Letter
 from kb.records import item_record, letter_record
 
 CURRENT = "CURRENT"
+# The fields a generation's documents have: 3 with the DWC's rows (dwc_*), 2 with drugs by ingredient
+# (product, unresolved), 1 before. A generation of another format is served, but only
+# `kb index --reparse --all` builds on it.
+INDEX_FORMAT = 3
 GENERATION_PREFIX = "gen-"
 KEEP_GENERATIONS = 2  # the published one and the one before it (rollback)
 
@@ -100,12 +106,43 @@ def _decision_datetime(iso: str | None) -> datetime | None:
     return datetime.fromisoformat(iso) if iso else None
 
 
-def documents(letter: Letter, source: Source) -> list[dict]:
+def dwc_checks(letter: Letter, dwc: dict | None) -> list[ItemCheck | None]:
+    """Each item against the DWC's row for its letter (kb.dwc.match_items); None for every item when there is
+    no row, or it is another case's."""
+    if not dwc or dwc.get("case_number") != letter.case_number:
+        return [None] * len(letter.items)
+    checks = match_items([(item.treatment.category, item.decision) for item in letter.items], treatments_of(dwc))
+    return checks or [None] * len(letter.items)
+
+
+def _dwc_fields(check: ItemCheck | None) -> dict:
+    if check is None:  # empty, not absent: Whoosh keeps no column for a field no document of a segment has
+        return dict.fromkeys(("dwc_category", "dwc_subcategory", "dwc_decision", "dwc_check"), "")
+    return {  # the category, and beneath it "Category / Subcategory", as the guideline field holds parts
+        "dwc_category": _keyword(v for t in check.treatments for v in (t.category, filed_under(t))),
+        "dwc_subcategory": _keyword(t.subcategory for t in check.treatments),
+        "dwc_decision": _keyword(t.decision or t.dwc_decision for t in check.treatments),
+        "dwc_check": _keyword(check.checks),
+    }
+
+
+def _dwc_item_record(check: ItemCheck | None) -> dict | None:
+    if check is None:
+        return None
+    return {"matched": check.matched, "checks": list(check.checks),
+            "treatments": [{"category": t.category, "subcategory": t.subcategory, "decision": t.decision,
+                            "dwc_decision": t.dwc_decision, "filed_under": filed_under(t)} for t in check.treatments]}
+
+
+def documents(letter: Letter, source: Source, dwc: dict | None = None) -> list[dict]:
     """The index documents of one letter: its letter document, then one passage document per item.
 
+    `dwc` is the DWC's search row for the letter (the sidecar kb fetch writes): kept whole with the letter,
+    and per item as the matched row's category, subcategory and decision, with how the parser's compare.
     Multi-valued facets are comma-separated strings (values never contain commas, see _keyword).
     """
     letter_id = letter_id_of(letter)
+    checks = dwc_checks(letter, dwc)
     when = _decision_datetime(letter.decision_date)
     shared = {
         "letter_id": letter_id,
@@ -121,8 +158,12 @@ def documents(letter: Letter, source: Source) -> list[dict]:
     record["letter_id"] = letter_id
     record["source"] = {"path": source.path, "sha256": source.sha256, "kind": source.kind,
                         "size": source.size, "pages": source.pages}
+    if any(checks):
+        record["dwc"] = dwc
+        for item_data, check in zip(record["items"], checks):
+            item_data["dwc"] = _dwc_item_record(check)
     docs = [{"kind": LETTER, "passage_id": letter_id, "data": json.dumps(record, ensure_ascii=False), **shared}]
-    for item in letter.items:
+    for item, check in zip(letter.items, checks):
         ca = [c.id for c in item.claims_administrator_citations]
         reviewer = [c.id for c in item.reviewer_citations]
         cited = [*ca, *reviewer]
@@ -133,9 +174,12 @@ def documents(letter: Letter, source: Source) -> list[dict]:
             "heading": item.heading,
             "rationale": item.rationale,
             "decision": item.decision,
-            "drug": _keyword(m.generic for m in item.drugs),
-            "drug_class": _keyword(m.drug_class for m in item.drugs),
+            # drugs by active ingredient ("hydrocodone" finds Norco); the products as asked for beside them
+            "drug": _keyword(i.name for i in item.ingredients),
+            "product": _keyword(m.generic for m in item.drugs),
+            "drug_class": _keyword([*(m.drug_class for m in item.drugs), *(i.drug_class for i in item.ingredients)]),
             "brand": _keyword(m.brand for m in item.drugs),
+            "unresolved": _keyword(" ".join((m.brand or m.text).split()) for m in item.drugs if not m.known),
             "category": item.treatment.category,
             "subcategory": item.treatment.subcategory or "",
             "guideline_ca": _keyword(ca),
@@ -145,7 +189,8 @@ def documents(letter: Letter, source: Source) -> list[dict]:
                 c.source for c in (*item.claims_administrator_citations, *item.reviewer_citations)
             ),
             "divergent": "differ" if set(ca) != set(reviewer) else "same",
-            "data": json.dumps(item_record(item), ensure_ascii=False),
+            **_dwc_fields(check),
+            "data": json.dumps({**item_record(item), "dwc": _dwc_item_record(check)}, ensure_ascii=False),
             **shared,
         })
     return docs
@@ -217,6 +262,14 @@ def start_generation(index_dir: Path, base: str | None, engine: str | None = Non
         if path.is_file() and not owner.is_lock_file(path.name):
             os.link(path, target / path.name)
     return target
+
+
+def generation_format(generation: Path) -> int:
+    """The INDEX_FORMAT a generation was written in (1: before formats were recorded)."""
+    try:
+        return int(read_manifest(generation).get("format", 1))
+    except ValueError:
+        return 1
 
 
 def generation_engine(generation: Path) -> str:
@@ -291,8 +344,8 @@ def seal_generation(generation: Path, columns: Columns, *, letters: int, passage
     counts, `previous`'s hashes reused for unchanged files), and make it all durable. Returns the manifest."""
     columns.save(generation)
     manifest = write_manifest(generation, engine=generation_engine(generation), letters=letters, passages=passages,
-                              previous=previous, skip=[p.name for p in generation.iterdir()
-                                                       if engine_of(generation).is_lock_file(p.name)])
+                              previous=previous, index_format=INDEX_FORMAT,
+                              skip=[p.name for p in generation.iterdir() if engine_of(generation).is_lock_file(p.name)])
     fsync_tree(generation)
     return manifest
 
@@ -352,6 +405,16 @@ def stored_letter_records(generation: Path, batch: int = 500) -> Iterator[dict]:
     for start in range(0, len(rows), batch):
         for fields in reader.stored(rows[start:start + batch]):
             yield json.loads(fields["data"])
+
+
+def dwc_check_counts(index_dir: Path) -> dict[str, int]:
+    """Passages of the published generation per kb.dwc check value (agrees, category differs, ...): how the
+    parser's tags compare with the DWC's own rows. Empty when no letter came with the DWC's row."""
+    name = current_generation(index_dir)
+    try:
+        return facet_totals(index_dir / name, "dwc_check") if name else {}
+    except (OSError, ValueError, zipfile.BadZipFile):  # damage is kb verify's to name, not this count's
+        return {}
 
 
 def open_published(index_dir: Path) -> tuple[str, Reader]:

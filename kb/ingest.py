@@ -66,8 +66,8 @@ class IndexLocked(RuntimeError):
     """Another `kb index` holds this index's lock."""
 
 
-class Interrupted(Exception):
-    """SIGTERM, turned into an exception in the deciding thread like Ctrl-C's KeyboardInterrupt."""
+class IndexOutdated(RuntimeError):
+    """The published index was written in another format (kb.index.INDEX_FORMAT) than this version writes."""
 
 
 class IndexLock:
@@ -115,6 +115,7 @@ class RunReport:
     resumed: bool = False  # a rebuild that went on from an interrupted one
     engine: str | None = None
     recovered: str | None = None  # what was finished of an earlier, interrupted run
+    kept_old: bool = False  # a rebuild that found no letters left the index as it was
 
     @property
     def counts(self) -> dict[str, int]:
@@ -150,20 +151,23 @@ def parser_version() -> str:
     and kb/data. A letter read by another version can be parsed again (kb index --reparse)."""
     package = Path(__file__).resolve().parent
     hasher = xxhash.xxh3_64()
-    pending, done = ["letters"], set()
+    pending, done = ["letters"], {}
     while pending:
         name = pending.pop()
-        if name in done or not (package / f"{name}.py").is_file():
+        # a module (kb/drugs.py) or a package of modules (kb/guidelines/)
+        files = [package / f"{name}.py"] if (package / f"{name}.py").is_file() else sorted((package / name).glob("*.py"))
+        if name in done or not files:
             continue
-        done.add(name)
-        source = (package / f"{name}.py").read_bytes()
-        for node in ast.walk(ast.parse(source)):
-            if isinstance(node, ast.ImportFrom) and node.module == "kb":
-                pending.extend(alias.name for alias in node.names)
-            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kb."):
-                pending.append(node.module.split(".")[1])
+        done[name] = files
+        for source in files:
+            for node in ast.walk(ast.parse(source.read_bytes())):
+                if isinstance(node, ast.ImportFrom) and node.module == "kb":
+                    pending.extend(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kb."):
+                    pending.append(node.module.split(".")[1])
     for name in sorted(done):
-        hasher.update(name.encode() + b"\0" + (package / f"{name}.py").read_bytes())
+        for source in done[name]:
+            hasher.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
     for data in sorted((package / "data").glob("*.json")):
         hasher.update(data.name.encode() + b"\0" + data.read_bytes())
     return hasher.hexdigest()[:12]
@@ -291,20 +295,25 @@ def reparse_index(index_dir: Path, *, jobs: int | None = None, timeout: float = 
                   memory_mb: int = DEFAULT_MEMORY_MB, checkpoint: int = CHECKPOINT_LETTERS,
                   checkpoint_seconds: float = CHECKPOINT_SECONDS, every: bool = False,
                   progress: Callable[[int, int], None] | None = None) -> RunReport:
-    """Parse again, from the texts the index stored, every letter read by another version of the parser
-    (every letter with `every`), and publish what changed: incremental and resumable like any run."""
+    """Parse again, from the texts the index stored, every letter read by another version of the parser,
+    and publish what changed: incremental and resumable like any run. With `every`, or when the index was
+    written in another format (kb.index.INDEX_FORMAT), every letter, into a new index built beside it."""
     index_dir = Path(index_dir)
+    options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb, checkpoint=checkpoint,
+                   checkpoint_seconds=checkpoint_seconds, progress=progress, task=parse_stored)
     with IndexLock(index_dir), _opened_ledger(index_dir) as ledger:
-        recovered = _ready(index_dir, ledger)
+        recovered = _ready(index_dir, ledger, outdated_ok=True)
         current = kb_index.current_generation(index_dir)
         if current is None:
             raise FileNotFoundError(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
-        version = parser_version()
-        rows = ledger.all_letters() if every else ledger.letters_not_parsed_by(version)
-        count = ledger.totals()[0] if every else ledger.count_not_parsed_by(version)
-        report = _run(index_dir, ledger, _stored_feed(rows), engine=kb_index.generation_engine(index_dir / current),
-                      total=lambda: count, task=parse_stored, jobs=jobs, timeout=timeout, memory_mb=memory_mb,
-                      checkpoint=checkpoint, checkpoint_seconds=checkpoint_seconds, progress=progress)
+        engine = kb_index.generation_engine(index_dir / current)
+        if every or kb_index.generation_format(index_dir / current) != kb_index.INDEX_FORMAT:
+            report = _rebuild_from_stored(index_dir, ledger, "reparse", engine, options)
+        else:
+            version = parser_version()
+            count = ledger.count_not_parsed_by(version)
+            report = _run(index_dir, ledger, _stored_feed(ledger.letters_not_parsed_by(version)), engine=engine,
+                          total=lambda: count, **options)
         report.recovered = recovered
         return report
 
@@ -317,6 +326,8 @@ def repair_index(index_dir: Path, *, jobs: int | None = None, timeout: float = D
     rebuild: beside the index, resumable, swapped in whole. A damaged ledger is first rebuilt from the
     letters of the newest generation that verifies."""
     index_dir = Path(index_dir)
+    options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb, checkpoint=checkpoint,
+                   checkpoint_seconds=checkpoint_seconds, progress=progress, task=parse_stored)
     with IndexLock(index_dir):
         _repair_ledger(index_dir)
         with Ledger(index_dir) as ledger:
@@ -327,16 +338,19 @@ def repair_index(index_dir: Path, *, jobs: int | None = None, timeout: float = D
             in_use = kb_index.generation_engine(index_dir / current) if current and (index_dir / current).is_dir() \
                 and not check_generation(index_dir / current, deep=False) else None
             engine = engine_named(engine or in_use or _manifest_engine(index_dir, current)).NAME
-            total = ledger.totals()[0]
-            marker = {"kind": "repair", "engine": engine}
-            options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb,
-                           checkpoint=checkpoint, checkpoint_seconds=checkpoint_seconds, progress=progress,
-                           task=parse_stored)
+            return _rebuild_from_stored(index_dir, ledger, "repair", engine, options)
 
-            def feed(decisions: Decisions) -> Iterator[Slot]:
-                return _stored_feed(ledger.all_letters(), skip_done=True)(decisions)
 
-            return _rebuild(index_dir, ledger, marker, feed, engine, False, lambda: total, options, repairing=True)
+def _rebuild_from_stored(index_dir: Path, ledger: Ledger, kind: str, engine: str, options: dict) -> RunReport:
+    """A new index of every letter the ledger holds, parsed from its stored text, built beside the index
+    and swapped in (a letter that cannot be parsed again has its file read by the next kb index)."""
+    total = ledger.totals()[0]
+
+    def feed(decisions: Decisions) -> Iterator[Slot]:
+        return _stored_feed(ledger.all_letters(), skip_done=True)(decisions)
+
+    return _rebuild(index_dir, ledger, {"kind": kind, "engine": engine}, feed, engine, False, lambda: total, options,
+                    repairing=True)
 
 
 def _manifest_engine(index_dir: Path, current: str | None) -> str | None:
@@ -372,16 +386,27 @@ def _opened_ledger(index_dir: Path) -> Iterator[Ledger]:
         yield ledger
 
 
-def _ready(index_dir: Path, ledger: Ledger) -> str | None:
+def _ready(index_dir: Path, ledger: Ledger, *, outdated_ok: bool = False) -> str | None:
     """Before a run builds on the published index: finish an interrupted run, then check every byte of the
-    generation it links from, so damage is never carried into the next one."""
+    generation it links from, so damage is never carried into the next one, and that it was written in
+    this version's format."""
     if kb_index.current_problem(index_dir) and ledger.generation():
         (index_dir / kb_index.CURRENT).unlink()  # damaged: the ledger names the generation to publish
     recovered = recover(index_dir, ledger)
     problems = damage(index_dir, deep=True)
     if problems:
         _refuse_damaged(index_dir, problems)
+    current = kb_index.current_generation(index_dir)
+    if current and not outdated_ok and kb_index.generation_format(index_dir / current) != kb_index.INDEX_FORMAT:
+        raise IndexOutdated(outdated_note(index_dir, kb_index.generation_format(index_dir / current))
+                            + ". Nothing was changed")
     return recovered
+
+
+def outdated_note(index_dir: Path, index_format: int) -> str:
+    return (f"the index in {index_dir} was written by an older version of imr-kb (index format {index_format}; "
+            f"this version writes {kb_index.INDEX_FORMAT}): run kb index --reparse --all --index-dir {index_dir} "
+            "to rebuild it from the letters it stored (no letter file is read again)")
 
 
 def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot]], *, engine: str,
@@ -389,18 +414,21 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
          timeout: float = DEFAULT_TIMEOUT, wall_timeout: float | None = None, memory_mb: int = DEFAULT_MEMORY_MB,
          checkpoint: int = CHECKPOINT_LETTERS, checkpoint_seconds: float = CHECKPOINT_SECONDS,
          progress: Callable[[int, int], None] | None = None, task: Callable | None = None,
-         optimize: bool = False, repairing: bool = False) -> RunReport:
+         optimize: bool = False, repairing: bool = False, store: Path | None = None) -> RunReport:
     """One run into the index at `target`: the slots of `feed`, decided in order, written by a writer
-    thread, a checkpoint published at every `checkpoint` changed letters or `checkpoint_seconds`."""
+    thread, a checkpoint published at every `checkpoint` changed letters or `checkpoint_seconds`. The
+    letters' PDFs and texts are kept in (and read from) `store`, the index directory (kb.store), which a
+    rebuild's target is inside of."""
     started = time.monotonic()
     run_id = ledger.next_run_id()
-    decisions = Decisions(ledger, replace=replace, parser=parser_version(), repairing=repairing)
+    version = parser_version()
+    decisions = Decisions(ledger, replace=replace, parser=version, repairing=repairing)
     report = RunReport(run_id, tally=decisions.tally, engine=engine)
     expected = total() if total else 0
     done = 0
     if progress:
         progress(0, expected)
-    writer = GenerationWriter(target, engine, run_id, now())
+    writer = GenerationWriter(target, engine, run_id, now(), parser=version)
     last_checkpoint = time.monotonic()
 
     def checkpoint_now(state: str | None = None) -> None:
@@ -422,21 +450,16 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
             checkpoint_now()
 
     ordered = _Ordered(decided)
-    try:
-        with _signals_as_exceptions(), WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout,
-                                                   memory_mb=memory_mb, store=target, task=task) as pool:
-            for number, parsed in pool.run(ordered.arguments(feed(decisions))):
+    with _stop_on_signals() as stop:
+        # Ctrl-C or SIGTERM asks the run to stop between two decisions, never in the middle of one: what is
+        # decided is then kept whole in a last checkpoint. Asking again abandons it (KeyboardInterrupt).
+        with WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout, memory_mb=memory_mb, store=store or target,
+                        task=task) as pool:
+            for number, parsed in pool.run(ordered.arguments(feed(decisions), stop), stop=stop):
                 ordered.arrived(number, parsed)
-    except (KeyboardInterrupt, Interrupted) as stop:
-        report.interrupted = "SIGTERM" if isinstance(stop, Interrupted) else "SIGINT"
-    # a last checkpoint keeps everything decided: on Ctrl-C too, so the same command goes on from here.
-    # Stopping while it is written waits for it (seconds); stopping again abandons it (KeyboardInterrupt).
-    with _signals_as_exceptions():
+        report.interrupted = stop.signal
         checkpoint_now(INTERRUPTED if report.interrupted else FINISHED)
-        try:
-            writer.finish()
-        except (KeyboardInterrupt, Interrupted):
-            writer.finish()
+        writer.finish()
     report.generation = writer.published
     report.letters, report.passages = ledger.totals()
     report.seconds = time.monotonic() - started
@@ -452,10 +475,12 @@ class _Ordered:
         self.slots: deque[Slot] = deque()
         self.reading: dict[int, Slot] = {}
 
-    def arguments(self, slots: Iterable[Slot]) -> Iterator:
-        """The arguments for the workers: the slots that must be read, in order."""
+    def arguments(self, slots: Iterable[Slot], stop: Callable[[], bool] = lambda: False) -> Iterator:
+        """The arguments for the workers: the slots that must be read, in order, until `stop()`."""
         number = 0
         for slot in slots:
+            if stop():
+                return
             self.slots.append(slot)
             if slot.waiting:
                 self.reading[number] = slot
@@ -473,21 +498,34 @@ class _Ordered:
             self.decide(self.slots.popleft())
 
 
+class _StopRequest:
+    """Set by the first SIGINT or SIGTERM (which it names); a second one raises KeyboardInterrupt."""
+
+    def __init__(self) -> None:
+        self.signal: str | None = None
+
+    def __call__(self, signum=None, frame=None) -> bool:
+        if signum is None:
+            return self.signal is not None
+        if self.signal is not None:
+            raise KeyboardInterrupt
+        self.signal = signal.Signals(signum).name
+        return True
+
+
 @contextmanager
-def _signals_as_exceptions() -> Iterator[None]:
-    """SIGTERM raises Interrupted in this thread while the run reads, as SIGINT raises KeyboardInterrupt."""
+def _stop_on_signals() -> Iterator[_StopRequest]:
+    """A stop request that SIGINT and SIGTERM set while the run goes on (only the main thread has signals)."""
+    stop = _StopRequest()
     if threading.current_thread() is not threading.main_thread():
-        yield
+        yield stop
         return
-
-    def stop(signum, frame):
-        raise Interrupted()
-
-    previous = signal.signal(signal.SIGTERM, stop)
+    previous = {signum: signal.signal(signum, stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield stop
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 # --------------------------------------------------------------------------------------------
@@ -521,11 +559,17 @@ def _rebuild(index_dir: Path, ledger: Ledger, wanted: dict, feed, engine: str, r
             (staging / kb_index.CURRENT).unlink()
         recover(staging, staged)
         report = _run(staging, staged, feed, engine=engine, replace=replace, total=total, optimize=True,
-                      repairing=repairing, **options)
+                      repairing=repairing, store=index_dir, **options)
     report.resumed = resumed
     if report.interrupted:
         return report
-    report.generation = _swap_in(index_dir, ledger, staging, marker, started_at)
+    if report.letters == 0 and ledger.totals()[0] > 0:
+        # a rebuild that found no letter at all (a mistyped folder, say) does not empty the index
+        shutil.rmtree(staging, ignore_errors=True)
+        report.generation = None
+        report.kept_old = True
+    else:
+        report.generation = _swap_in(index_dir, ledger, staging, marker, started_at)
     report.letters, report.passages = ledger.totals()
     return report
 
@@ -550,7 +594,7 @@ def _seed_files(ledger: Ledger, staging: Path) -> None:
 def _swap_in(index_dir: Path, ledger: Ledger, staging: Path, marker: dict, started_at: str) -> str | None:
     """Publish the staged generation as the index's next one and adopt the staged ledger."""
     staged = kb_index.current_generation(staging)
-    if staged is None:  # nothing at all was indexed
+    if staged is None:  # nothing at all was indexed, into an index that held nothing either
         staged = kb_index.start_generation(staging, None, marker["engine"]).name
         kb_index.seal_generation(staging / staged, kb_index.build_columns(staging / staged), letters=0, passages=0)
     name = kb_index.next_generation_name(index_dir)
@@ -665,6 +709,9 @@ def index_status(index_dir: Path) -> Status:
     if marker:
         notes.append(f"a {marker.get('kind', 'rebuild')} started {marker.get('started_at')} is unfinished in "
                      f"{index_dir / REBUILD_DIR}; run the same command to go on")
+    if current and (index_dir / current).is_dir() and kb_index.generation_format(index_dir / current) != \
+            kb_index.INDEX_FORMAT:
+        notes.append(outdated_note(index_dir, kb_index.generation_format(index_dir / current)))
     if engine == "whoosh" and passages > WHOOSH_SLOW_PASSAGES:
         notes.append(whoosh_size_note(passages, index_dir))
     return Status(current, engine, letters, passages, last_run, rejected, retry, problems, notes)

@@ -62,7 +62,7 @@ def _listed(generation: Path, skip: Iterable[str]) -> list[Path]:
 
 
 def write_manifest(generation: Path, *, engine: str, letters: int, passages: int, previous: dict | None = None,
-                   skip: Iterable[str] = ()) -> dict:
+                   index_format: int = 1, skip: Iterable[str] = ()) -> dict:
     """Record every file of `generation` (but `skip`: lock files) with its size and hash; durable on return.
 
     `previous` is the manifest of the generation this one was linked from: its hashes are reused for files
@@ -78,7 +78,7 @@ def write_manifest(generation: Path, *, engine: str, letters: int, passages: int
                                                                                 info.st_mtime_ns)
         files[path.name] = {"size": info.st_size, "hash": entry["hash"] if same else file_hash(path),
                             "inode": info.st_ino, "mtime_ns": info.st_mtime_ns}
-    manifest = {"version": MANIFEST_VERSION, "generation": generation.name, "engine": engine,
+    manifest = {"version": MANIFEST_VERSION, "generation": generation.name, "engine": engine, "format": index_format,
                 "letters": letters, "passages": passages, "files": files}
     temporary = generation / f"{MANIFEST_NAME}.tmp"
     with open(temporary, "w", encoding="utf-8") as out:

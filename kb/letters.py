@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 
-from kb import drugs, guidelines, treatments
+from kb import drugs, guidelines, treatments, unknown_products
 from kb.models import (
     OVERTURNED,
     DrugRequest,
@@ -456,6 +456,10 @@ _PARTIAL_CLOSING = re.compile(
 )
 _TRAILING_IS = re.compile(r"\bis$", re.I)
 _PARTIAL_AUTHORIZED = re.compile(r"\bwas\s+authorized\s+by\s+the\s+Claims\s+Administrator\.", re.I)
+# "The Claims Administrator authorized X, leaving the original request IMR eligible."
+_PARTIAL_AUTHORIZED_LEAVING = re.compile(
+    r"\bThe\s+Claims\s+Administrator\s+authorized\s+(?P<what>(?:(?!\.\s)[\s\S]){1,600}?),?\s+leaving\s+the\s+original\s+request\s+"
+    r"IMR\s+eligible\b", re.I)
 _MAX_HEADING_CHARS = 3000
 
 
@@ -541,16 +545,28 @@ def _partial(text: str, start: int, end: int) -> tuple[PartialAuthorization, Spa
     if not opening or not closings:
         return None
     disputed = _stripped_span(text, closings[-1].end(), end)
+    while disputed.start < disputed.end and text[disputed.start] in ",;:":  # "... original request, Z"
+        disputed = _stripped_span(text, disputed.start + 1, disputed.end)
     trailing_is = _TRAILING_IS.search(text, max(disputed.start, disputed.end - 8), disputed.end)
     if trailing_is:
         disputed = _stripped_span(text, disputed.start, trailing_is.start())
-    authorized = _PARTIAL_AUTHORIZED.search(text, opening.end(), closings[-1].start())
     partial = PartialAuthorization(
         original_request=_squash(text[start : opening.start()]).strip(" ,."),
-        authorized=_squash(text[opening.end() : authorized.start()]).strip(" .,") if authorized else None,
+        authorized=_authorized(text, opening.end(), closings[-1].start()),
         disputed=_squash(disputed.of(text)).strip(" ,"),
     )
     return partial, disputed
+
+
+def _authorized(text: str, start: int, end: int) -> str | None:
+    """What the claims administrator authorized, between the opening and the closing of a partial
+    authorization: "Y was authorized by the Claims Administrator." or "The Claims Administrator authorized
+    Y, leaving the original request IMR eligible."."""
+    was = _PARTIAL_AUTHORIZED.search(text, start, end)
+    if was:
+        return _squash(text[start : was.start()]).strip(" .,") or None
+    leaving = _PARTIAL_AUTHORIZED_LEAVING.search(text, start, end)
+    return _squash(leaving.group("what")).strip(" .,") or None if leaving else None
 
 
 def _marker_kind(name: str) -> str:
@@ -616,37 +632,49 @@ def _make_item(
     rationale_span: Span,
     block_start: int | None = None,
 ) -> Item:
-    heading_text = _squash(text[heading.start : heading.end])
+    whole = Span(heading.start, heading.end)
     found = _partial(text, heading.start, heading.end)
-    partial, requested = found if found else (None, Span(heading.start, heading.end))
-    drug_request = _drug_request(requested.of(text), requested.start)
+    partial, requested = found if found else (None, whole)
+    requested_text = _squash(requested.of(text))
     rationale = text[rationale_span.start : rationale_span.end]
+    rationale_drugs = drugs.find_drugs(rationale)
+    drug_request = _drug_request(requested.of(text), requested.start, rationale, rationale_drugs)
     return Item(
         ordinal=ordinal,
-        heading=heading_text,
+        heading=requested_text,
         decision=heading.decision,
         claims_administrator_guideline=_squash(ca_span.of(text)),
         reviewer_guideline=_squash(reviewer_span.of(text)),
         rationale=rationale,
         span=Span(heading.start if block_start is None else block_start, rationale_span.end),
-        heading_span=Span(heading.start, heading.end),
+        heading_span=requested,
         decision_span=heading.decision_span,
         claims_administrator_guideline_span=ca_span,
         reviewer_guideline_span=reviewer_span,
         rationale_span=rationale_span,
         partial=partial,
         drug_request=drug_request,
-        treatment=treatments.classify_treatment(_squash(requested.of(text)), drug_request),
+        treatment=treatments.classify_treatment(requested_text, drug_request, treatments.TreatmentContext(
+            f"{_squash(ca_span.of(text))} {_squash(reviewer_span.of(text))}",
+            _squash(rationale[: treatments.MAX_CONTEXT_CHARS]))),
         claims_administrator_citations=_citations(text, ca_span),
         reviewer_citations=_citations(text, reviewer_span),
         rationale_citations=tuple(c.shifted(rationale_span.start) for c in guidelines.find_citations(rationale)),
-        rationale_drugs=tuple(m.shifted(rationale_span.start) for m in drugs.find_drugs(rationale)),
+        rationale_drugs=tuple(m.shifted(rationale_span.start) for m in rationale_drugs),
+        full_heading=_squash(whole.of(text)),
+        full_heading_span=whole,
     )
 
 
-def _drug_request(requested: str, offset: int) -> DrugRequest | None:
-    """The drugs a heading asks for, with spans moved from the heading into the letter text."""
+def _drug_request(requested: str, offset: int, rationale: str, rationale_drugs: list) -> DrugRequest | None:
+    """The drugs a heading asks for, spans moved from the heading into the letter text: drugs of the table,
+    else a product the table does not know (unless a service rule claims the heading), its ingredients read
+    from the rationale."""
     request = drugs.parse_drug_request(requested)
+    if request is None and not treatments.names_a_service(requested):
+        request = unknown_products.unknown_product_request(requested)
+        if request is not None:
+            request = unknown_products.explain_unknown_products(request, rationale, rationale_drugs)
     if request is None:
         return None
     return replace(request, drugs=tuple(m.shifted(offset) for m in request.drugs))

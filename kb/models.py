@@ -28,18 +28,44 @@ class Span:
 
 
 @dataclass(frozen=True)
-class DrugMention:
-    """One drug named in a heading or a rationale, resolved to its generic name and class."""
+class Ingredient:
+    """One active ingredient of a product, with its class: ("hydrocodone", "Opioids")."""
 
-    generic: str  # canonical generic name, lower case: "carisoprodol"
-    drug_class: str  # class label from drugs.json: "Muscle Relaxants"
+    name: str  # a generic of drugs.json, lower case
+    drug_class: str
+
+
+# How a mention's product was identified (DrugMention.resolution).
+BY_TABLE = "table"  # a name the drug table lists
+BY_RATIONALE = "rationale"  # a product the table does not know, whose ingredients the rationale names
+UNRESOLVED = "unresolved"  # a product the table does not know and the rationale does not explain
+
+
+@dataclass(frozen=True)
+class DrugMention:
+    """One product named in a heading or a rationale: its generic name and class, and its active ingredients.
+
+    A combination ("Norco") is one product with several ingredients (hydrocodone, acetaminophen); a compound
+    written ingredient by ingredient ("Flurbiprofen 20%/Cyclobenzaprine 4% cream") is one mention per
+    ingredient. A product the table does not know keeps its name as written in `brand`.
+    """
+
+    generic: str  # the product's generic name, lower case: "carisoprodol", "hydrocodone/acetaminophen"
+    drug_class: str  # the product's class from drugs.json: "Muscle Relaxants"
     brand: str | None  # brand as the table spells it, when the text used a brand: "Soma"
     text: str  # the words as written: "Soma", "carisprodol"
     span: Span
     strength: str | None = None  # normalised, when written right after the name: "350mg", "10/325mg", "5%"
+    ingredients: tuple[Ingredient, ...] = ()
+    resolution: str = BY_TABLE  # BY_TABLE | BY_RATIONALE | UNRESOLVED
 
     def shifted(self, offset: int) -> DrugMention:
         return replace(self, span=self.span.shift(offset))
+
+    @property
+    def known(self) -> bool:
+        """Whether the drug table knows the product (else its name is reported by `kb status`)."""
+        return self.resolution == BY_TABLE
 
 
 @dataclass(frozen=True)
@@ -51,6 +77,11 @@ class DrugRequest:
     quantity: float | None = None  # 60.0 for "#60" or "QTY: 60.00"
     quantity_unit: str | None = None  # "g", "ml", ... when the quantity carries a unit
     compound: bool = False  # a compounded product (several drugs, or the word "compound")
+
+    @property
+    def ingredients(self) -> tuple[Ingredient, ...]:
+        """Every active ingredient of every product asked for, each once, in order."""
+        return tuple(dict.fromkeys(i for drug in self.drugs for i in drug.ingredients))
 
 
 @dataclass(frozen=True)
@@ -99,13 +130,14 @@ class Item:
     """One disputed item/service: a heading, a decision, both guideline lines and the rationale."""
 
     ordinal: int  # 1-based, in letter order
-    heading: str  # as requested, wrapped lines joined by single spaces, without ": Upheld"
+    heading: str  # what is in dispute, wrapped lines joined by single spaces, without ": Upheld"; for a
+    # partial authorization only the disputed portion ("Norco 10/325mg #35"), the whole sentence is full_heading
     decision: str  # UPHELD | OVERTURNED
     claims_administrator_guideline: str
     reviewer_guideline: str
     rationale: str
     span: Span  # the whole block, heading through rationale
-    heading_span: Span
+    heading_span: Span  # of `heading`
     decision_span: Span
     claims_administrator_guideline_span: Span
     reviewer_guideline_span: Span
@@ -117,10 +149,16 @@ class Item:
     reviewer_citations: tuple[Citation, ...] = ()
     rationale_citations: tuple[Citation, ...] = ()
     rationale_drugs: tuple[DrugMention, ...] = ()
+    full_heading: str = ""  # the heading as the letter writes it, the whole partial-authorization sentence too
+    full_heading_span: Span | None = None
 
     @property
     def drugs(self) -> tuple[DrugMention, ...]:
         return self.drug_request.drugs if self.drug_request else ()
+
+    @property
+    def ingredients(self) -> tuple[Ingredient, ...]:
+        return self.drug_request.ingredients if self.drug_request else ()
 
 
 @dataclass(frozen=True)

@@ -32,16 +32,17 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from kb.extract import ExtractError, extract_bytes, printable_path, read_letter_file
+from kb.extract import ExtractError, extract_bytes, printable_path, read_dwc_record, read_letter_file
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
-from kb.store import original_path, read_stored_text, store_original, store_text
+from kb.store import original_path, read_stored_dwc, read_stored_text, store_dwc, store_original, store_text
 
 DEFAULT_TIMEOUT = 60.0  # seconds of processor time per file; real letters take milliseconds
 DEFAULT_MEMORY_MB = 1536  # address space per worker; PDFium plus Python need a few hundred MB
 WALL_TIMEOUT_FACTOR = 10  # the wall-clock guard: this many times the processor-time limit...
 MIN_WALL_TIMEOUT = 300.0  # ...and never less than this
 STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to start
+POLL_SECONDS = 0.5  # the longest the pool waits before asking again whether to stop
 READY = "ready"
 
 # rejection codes the pool gives (kb.extract's and "parse-error" come from the task)
@@ -60,6 +61,7 @@ class Parsed:
     letter: Letter | None = None
     code: str | None = None  # rejection code, when letter is None
     reason: str | None = None
+    dwc: dict | None = None  # the DWC's search row kept beside the file (kb.extract.read_dwc_record)
 
 
 @dataclass(frozen=True)
@@ -82,11 +84,14 @@ def parse_file(path: str, store: Path | None = None) -> Parsed:
         data = read_letter_file(path)
         extracted = extract_bytes(data, path)
         letter = parse_letter(extracted.text)
+        dwc = read_dwc_record(path)
         if store is not None:
             store_text(store, extracted.sha256, extracted.text)
             if extracted.kind == "pdf":
                 store_original(store, extracted.sha256, data)
-        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter)
+            if dwc is not None:
+                store_dwc(store, extracted.sha256, dwc)
+        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter, dwc=dwc)
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
     except ParseError as error:
@@ -110,7 +115,7 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
             parsed = Parsed(stored.path, code="text-not-stored",
                             reason=f"{shown} cannot be parsed again: its text was not stored and the file has "
                                    "changed since it was indexed; index the file again.")
-        return replace(parsed, path=stored.path)
+        return replace(parsed, path=stored.path, dwc=_dwc_of(stored, store))
     try:
         letter = parse_letter(text)
     except ParseError as error:
@@ -118,7 +123,16 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
     except Exception as error:  # as in parse_file: a parser bug must not stop the batch
         return Parsed(stored.path, code="internal-error",
                       reason=f"{shown} could not be processed: {type(error).__name__}: {error}")
-    return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter)
+    return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter,
+                  dwc=_dwc_of(stored, store))
+
+
+def _dwc_of(stored: StoredLetter, store: Path | None) -> dict | None:
+    """The DWC's row beside the letter's file as it is now, else as it was stored when the file was read."""
+    record = read_dwc_record(stored.path)
+    if record is None and store is not None:
+        record = read_stored_dwc(store, stored.sha256)
+    return record
 
 
 def _answer(task: Callable, argument, store: Path | None) -> Parsed:
@@ -232,17 +246,18 @@ class WorkerPool:
         worker.connection.close()
         self._workers.remove(worker)
 
-    def run(self, arguments: Iterable) -> Iterator[tuple[int, Parsed]]:
+    def run(self, arguments: Iterable, *, stop: Callable[[], bool] = lambda: False) -> Iterator[tuple[int, Parsed]]:
         """Read every argument; yields (its position, its Parsed) as each finishes, in any order.
 
         Arguments are taken from the iterable only as workers become free, so a long walk of folders
-        feeds the workers as it goes. Closing the generator stops the pool: files in flight get no answer.
+        feeds the workers as it goes. When `stop()` turns true (it is asked at least twice a second), or the
+        generator is closed, the pool stops: files in flight get no answer.
         """
         upcoming = enumerate(arguments)
         queue: deque[_Job] = deque()  # files whose worker died (tried once more, first), then the next file
         exhausted = False
         try:
-            while True:
+            while not stop():
                 if not queue and not exhausted:
                     following = next(upcoming, None)
                     exhausted = following is None
@@ -274,7 +289,8 @@ class WorkerPool:
         if not waiting:
             return
         deadline = min(w.started + (self.wall_timeout if w.ready else STARTUP_TIMEOUT) for w in waiting)
-        ready = set(wait([w.connection for w in waiting], timeout=max(0.0, deadline - time.monotonic())))
+        pause = min(POLL_SECONDS, max(0.0, deadline - time.monotonic()))
+        ready = set(wait([w.connection for w in waiting], timeout=pause))
         for worker in waiting:
             # asked afresh, never from a list made before a pause: a finished answer is never an overrun
             if worker.connection in ready or worker.connection.poll():

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kb.guidelines import citation_label, citation_sort_key
+from kb.guidelines import citation_editions, citation_label, citation_sort_key
 from kb.search import Match, facet_label, refinements
 from kb.search_request import FACET_BY_NAME, SearchRequest
 
@@ -30,6 +30,7 @@ BREAKDOWNS = {
     "reviewer_guideline": "guideline_reviewer",
     "ca_guideline": "guideline_ca",
     "drug": "drug",
+    "product": "product",
     "class": "drug_class",
     "treatment": "subcategory",
     "specialty": "specialty",
@@ -166,6 +167,7 @@ def precedents(match: Match) -> dict:
         "divergence": stats.divergence(),
         "specialties": stats.breakdown("specialty"),
         "drugs": stats.breakdown("drug"),
+        "products": stats.breakdown("product"),
         "treatments": stats.breakdown("treatment"),
         "typical": stats.typical(),
     }
@@ -248,7 +250,9 @@ def guideline_view(match: Match, citation_id: str) -> dict:
         },
         "divergence": stats.divergence(),
         "drugs": stats.breakdown("drug"),
+        "products": stats.breakdown("product"),
         "treatments": stats.breakdown("treatment"),
+        "editions": citation_editions(citation_id),  # its edition years, the other documents on its topic
         "by_year": stats.by_year(),
         "phrases": distinctive_phrases(match.texts(match.mask, PHRASE_SAMPLE),
                                        match.texts(background, PHRASE_SAMPLE)),

@@ -35,6 +35,7 @@ FIELDS = {
     "drug": "drug",
     "brand": "drug",
     "generic": "drug",
+    "product": "product",  # a product exactly (a combination, kit or compound), not every product of an ingredient
     "class": "class",
     "category": "category",
     "subcategory": "subcategory",
@@ -49,6 +50,12 @@ FIELDS = {
     "case": "case",
     "heading": "heading",
     "rationale": "rationale",
+    # the DWC's own rows (kb fetch): its category or "Category / Subcategory", subcategory, decision, and how
+    # the tags here compare with them ("category differs")
+    "dwc_category": "dwc_category",
+    "dwc_subcategory": "dwc_subcategory",
+    "dwc_decision": "dwc_decision",
+    "dwc": "dwc",
 }
 TEXT_FIELDS = ("heading", "rationale")
 

@@ -36,6 +36,8 @@ def drug_record(mention: DrugMention, quantity: float | None = None) -> dict[str
         "brand": mention.brand,
         "strength": mention.strength,
         "quantity": quantity,
+        "ingredients": [{"name": i.name, "class": i.drug_class} for i in mention.ingredients],
+        "resolution": mention.resolution,
         "text": mention.text,
         "span": span_record(mention.span),
     }
@@ -49,6 +51,7 @@ def item_record(item: Item) -> dict[str, Any]:
         "heading": item.heading,
         "decision": item.decision,
         "drugs": [drug_record(m, quantity) for m in item.drugs],
+        "ingredients": [{"name": i.name, "class": i.drug_class} for i in item.ingredients],
         "category": item.treatment.category,
         "subcategory": item.treatment.subcategory,
         "guidelines": {
@@ -56,6 +59,7 @@ def item_record(item: Item) -> dict[str, Any]:
             "reviewer": [citation_record(c) for c in item.reviewer_citations],
         },
         "rationale": item.rationale,
+        "full_heading": item.full_heading,
         "claims_administrator_guideline": item.claims_administrator_guideline,
         "reviewer_guideline": item.reviewer_guideline,
         "partial": (
@@ -75,6 +79,7 @@ def item_record(item: Item) -> dict[str, Any]:
         "spans": {
             "item": span_record(item.span),
             "heading": span_record(item.heading_span),
+            "full_heading": span_record(item.full_heading_span),
             "decision": span_record(item.decision_span),
             "claims_administrator_guideline": span_record(item.claims_administrator_guideline_span),
             "reviewer_guideline": span_record(item.reviewer_guideline_span),

@@ -22,7 +22,7 @@ import numpy as np
 from kb import budget
 from kb import index as kb_index
 from kb.columns import Columns
-from kb.drugs import DRUG_CLASSES, DRUGS, resolve_drug
+from kb.drugs import DRUG_CLASSES, drug_filter_terms, drug_names, product_label, resolve_drug
 from kb.engines import DEFAULT_ENGINE, ENGINES, Reader
 from kb.engines.analysis import stems
 from kb.guidelines import citation_label
@@ -44,12 +44,16 @@ QUOTE_CANDIDATES_READ = 50  # passages read for a quotation's exact check
 ROWS_READ = 500  # stored documents read at once for an export
 EPOCH = date(1970, 1, 1)
 
-_INDEX_FIELD = {"drug": "drug", "class": "drug_class", "category": "category", "subcategory": "subcategory",
+_INDEX_FIELD = {"drug": "drug", "product": "product", "class": "drug_class", "category": "category", "subcategory": "subcategory",
                 "decision": "decision", "guideline": "guideline", "reviewer_guideline": "guideline_reviewer",
                 "ca_guideline": "guideline_ca", "source": "guideline_source",
-                "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number"}
+                "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number",
+                "dwc_category": "dwc_category", "dwc_subcategory": "dwc_subcategory", "dwc_decision": "dwc_decision",
+                "dwc": "dwc_check"}
 _SOURCE_LABELS = {"None": "No evidence cited"}
 _DIVERGENT_LABELS = {"differ": "Different guidelines", "same": "The same guidelines"}
+_DWC_CHECK_LABELS = {"agrees": "Agree", "category differs": "Category differs", "decision differs": "Decision differs",
+                     "no single DWC row": "No single DWC row"}
 
 # --------------------------------------------------------------------------------------------
 # Results
@@ -64,7 +68,7 @@ class Hit:
     heading: str
     decision: str
     decision_date: str | None
-    drugs: list[dict]  # {"generic", "class", "label"}
+    drugs: list[dict]  # products: {"generic", "class", "label", "ingredients": [{"name", "class"}], "known"}
     category: str
     subcategory: str | None
     guidelines_ca: list[dict]  # {"id", "label"}
@@ -219,8 +223,7 @@ def _hit(fields: Mapping, words: list[str], score: float | None = None, *, size:
         heading=fields["heading"],
         decision=fields["decision"],
         decision_date=when.date().isoformat() if when else None,
-        drugs=[{"generic": g, "class": c, "label": _drug_label(g)}
-               for g, c in zip(_split(fields.get("drug")), _classes_per_drug(fields))],
+        drugs=_products(fields),
         category=fields.get("category", ""),
         subcategory=fields.get("subcategory") or None,
         guidelines_ca=[{"id": i, "label": citation_label(i)} for i in _split(fields.get("guideline_ca"))],
@@ -327,7 +330,8 @@ def _flat_row(fields: Mapping) -> dict:
         "decision_date": when.date().isoformat() if when else "",
         "heading": fields.get("heading") or "",
         "decision": fields.get("decision") or "",
-        "drugs": (fields.get("drug") or "").replace(",", "; "),
+        "drugs": "; ".join(product["label"] for product in _products(fields)),
+        "ingredients": (fields.get("drug") or "").replace(",", "; "),
         "drug_classes": (fields.get("drug_class") or "").replace(",", "; "),
         "category": fields.get("category") or "",
         "subcategory": fields.get("subcategory") or "",
@@ -353,7 +357,7 @@ class _Search:
         self.reader = generation.reader
         self.q = generation.engine
         self.request = request
-        self.compiler = _Compiler(self.q, self._resolve_value, self._refinements)
+        self.compiler = _Compiler(self.q, self._resolve_value, self._refinements, self._drug_terms)
         node = request.query()
         self.text_query = None if isinstance(node, Everything) else self.compiler.compile(node)
         self.highlight_words = self.compiler.words
@@ -397,17 +401,33 @@ class _Search:
         spec = FACET_BY_NAME[name]
         if spec.column == "year":
             return [int(v) for v in values if v.isdigit()]
+        if spec.field == "drug":
+            self.highlight_words.extend(w for value in values for w in drug_names(value))
+            return [term for value in values for term in self._drug_terms(value)]
         wanted = [self._resolve_value(spec.field, value) for value in values]
         if spec.field in _SIDE_FIELDS:
             wanted = [v for value in wanted for v in self._refinements(spec.column, value)]
-        if name == "drug":
-            self.highlight_words.extend(w for v in wanted for w in _drug_names(v))
         return wanted
+
+    def _drug_terms(self, value: str) -> list[tuple[str, str]]:
+        """(column, value) pairs a drug filter's value stands for (kb.drugs.drug_filter_terms), and a product
+        the drug table does not know, by its name as written."""
+        terms = drug_filter_terms(value)
+        if resolve_drug(value) is None:
+            folded = " ".join(value.split()).casefold()
+            terms += [("unresolved", name) for name in self.columns.facets["unresolved"].values.tolist()
+                      if name.casefold() == folded]
+        return terms
 
     def _facet_mask(self, name: str, wanted: list) -> np.ndarray:
         column = FACET_BY_NAME[name].column
         if column == "year":
             return np.isin(self.columns.year, wanted)
+        if FACET_BY_NAME[name].field == "drug":
+            mask = np.zeros(self.columns.rows, dtype=bool)
+            for column_name in dict.fromkeys(name for name, _ in wanted):
+                mask |= self.columns.facets[column_name].rows_with([v for c, v in wanted if c == column_name])
+            return mask
         return self.columns.facets[column].rows_with(wanted)
 
     def _filter_query(self, wanted: dict[str, list]):
@@ -418,6 +438,8 @@ class _Search:
             column = FACET_BY_NAME[name].column
             if column == "year":
                 alternatives = [q.int_range("year", year, year) for year in values]
+            elif FACET_BY_NAME[name].field == "drug":
+                alternatives = [q.term(column_name, value) for column_name, value in values]
             else:
                 alternatives = [q.term(column, value) for value in values]
             clauses.append(q.any_of(alternatives) if alternatives else q.nothing())
@@ -431,9 +453,12 @@ class _Search:
 
     def _resolve_value(self, query_field: str, value: str) -> str:
         """A value as typed ("soma", "opioids", "overturned") -> the value stored in the index."""
-        if query_field == "drug":
+        if query_field == "drug":  # the ingredient, product or unknown name it stands for
+            terms = self._drug_terms(value)
+            return terms[0][1] if terms else value
+        if query_field == "product":
             entry = resolve_drug(value)
-            return entry.generic if entry else value
+            return entry.generic if entry else " ".join(value.split()).casefold()
         if query_field == "case":
             return kb_index.canonical_case_number(value) or value
         facet = self.columns.facets.get(_COLUMN_OF_QUERY_FIELD.get(query_field, ""))
@@ -463,8 +488,10 @@ class _Search:
             pairs = [(str(facet.values[i]), int(counts[i])) for i in nonzero]
         resolved = {self._resolve_value(spec.field, v) if spec.column != "year" else v: v for v in selected}
         count_of = dict(pairs)
-        for value in resolved:
-            count_of.setdefault(value, 0)
+        for value, typed in resolved.items():
+            if value not in count_of:  # a drug filter by product ("Norco") counts in the product column
+                terms = self._drug_terms(typed) if spec.field == "drug" else []
+                count_of[value] = int(np.count_nonzero(self._facet_mask(spec.name, terms) & base)) if terms else 0
         if spec.column == "year":
             ordered = sorted(count_of.items(), key=lambda kv: kv[0], reverse=True)
         else:
@@ -567,10 +594,11 @@ class _Compiler:
     `reads` lists what the engine will read for it (kb.search_cost estimates the work from it).
     """
 
-    def __init__(self, engine, resolve, refinements=lambda column, value: [value]):
+    def __init__(self, engine, resolve, refinements=lambda column, value: [value], drug_terms=drug_filter_terms):
         self.q = engine
         self.resolve = resolve
         self.refinements = refinements
+        self.drug_terms = drug_terms
         self.words: list[str] = []
         self.reads: list[Read] = []
 
@@ -623,7 +651,8 @@ class _Compiler:
         tokens = stems(node.text)
         if not tokens:
             return q.nothing()
-        # a drug typed by brand or generic finds both (also a name the analyzer splits: "hydrocodone/apap")
+        # a drug typed by brand or generic finds every name of it (also a name the analyzer splits:
+        # "hydrocodone/apap"), and an ingredient every product holding it ("hydrocodone": Norco)
         entry = resolve_drug(node.text) if node.field is None else None
         if len(tokens) > 1:
             text = self._phrase(tuple(node.text.split()), node.field)
@@ -633,9 +662,9 @@ class _Compiler:
         if entry is None:
             return text
         # its heading's drug, and any of its names in the text
-        names = _drug_names(entry.generic)
+        names = drug_names(node.text)
         self.words.extend(names)
-        alternatives = [text, self._term("drug", entry.generic, node.text)]
+        alternatives = [text, *(self._term(field, value, node.text) for field, value in drug_filter_terms(node.text))]
         alternatives += [self._phrase(tuple(name.split()), None, highlight=False) for name in names]
         return q.any_of(alternatives)
 
@@ -653,9 +682,11 @@ class _Compiler:
 
     def _filter(self, node: Filter):
         q = self.q
-        value = self.resolve(node.field, node.value)
         if node.field == "drug":
-            self.words.extend(_drug_names(value))
+            self.words.extend(drug_names(node.value))
+            return q.any_of([self._term(field, value, f"drug:{node.value}") for field, value in self.drug_terms(node.value)]
+                            or [q.nothing()])
+        value = self.resolve(node.field, node.value)
         if node.field in _SIDE_FIELDS:
             column = _INDEX_FIELD[node.field]
             return q.any_of([self._term(column, v, f"{node.field}:{node.value}") for v in self.refinements(column, value)]
@@ -665,15 +696,12 @@ class _Compiler:
 
 def highlight_words(request: SearchRequest) -> list[str]:
     """The words a search for `request` highlights, without running it (the letter page uses them)."""
-    compiler = _Compiler(ENGINES[DEFAULT_ENGINE],
-                         lambda field, value: resolve_drug(value).generic if field == "drug" and resolve_drug(value)
-                         else value)
+    compiler = _Compiler(ENGINES[DEFAULT_ENGINE], lambda field, value: value)
     node = request.query()
     if not isinstance(node, Everything):
         compiler.compile(node)
     for value in request.values("drug"):
-        entry = resolve_drug(value)
-        compiler.words.extend(_drug_names(entry.generic if entry else value))
+        compiler.words.extend(drug_names(value))
     return list(dict.fromkeys(compiler.words))
 
 
@@ -689,6 +717,19 @@ def estimated_work(index: SearchIndex, request: SearchRequest) -> tuple[int, flo
     return estimate(compiler.reads, generation.reader, generation.columns, generation.engine.NAME)
 
 
+def unresolved_products(index_dir: Path) -> list[tuple[str, int]]:
+    """The products the drug table does not know, as the published index's items name them, with how many
+    items name each, most first (`kb status` lists them, so the table can learn them)."""
+    name = kb_index.current_generation(Path(index_dir))
+    if name is None:
+        return []
+    columns = Columns.load(Path(index_dir) / name)
+    facet = columns.facets["unresolved"]
+    counts = facet.counts(columns.passage)
+    found = [(str(facet.values[i]), int(counts[i])) for i in np.flatnonzero(counts)]
+    return sorted(found, key=lambda pair: (-pair[1], pair[0].casefold()))
+
+
 def refinements(values: list[str], citation_id: str) -> list[str]:
     """A guideline id and every more specific id of it among `values` ("MTUS/CPMTG" -> "MTUS/CPMTG/p24",
     ...): the `guideline` column holds each citation's ancestors, the one-side columns do not."""
@@ -700,33 +741,32 @@ def _split(value: str | None) -> list[str]:
     return [v for v in (value or "").split(",") if v]
 
 
-def _classes_per_drug(fields: Mapping) -> list[str]:
-    # drug_class holds each class once; a drug's class comes from the table, the stored list as fallback
-    classes = _split(fields.get("drug_class"))
-    return [DRUGS[g].drug_class if g in DRUGS else (classes[0] if classes else "")
-            for g in _split(fields.get("drug"))]
-
-
-def _drug_label(generic: str) -> str:
-    entry = DRUGS.get(generic)
-    brand = f" ({entry.brands[0]})" if entry and entry.brands else ""
-    return f"{generic}{brand}"
-
-
-def _drug_names(generic: str) -> list[str]:
-    entry = DRUGS.get(generic)
-    if entry is None:
-        return [generic]
-    return list(dict.fromkeys([entry.generic, *entry.brands, *entry.synonyms]))
+def _products(fields: Mapping) -> list[dict]:
+    """The products a passage asks for, as its stored item record has them, each with its ingredients."""
+    try:
+        drugs = json.loads(fields["data"])["drugs"]
+    except (KeyError, TypeError, ValueError):
+        drugs = [{"generic": g, "class": "", "brand": None, "ingredients": []} for g in _split(fields.get("product"))]
+    products = []
+    for drug in drugs:
+        known = drug.get("resolution", "table") == "table"
+        label = product_label(drug["generic"], drug.get("brand"))
+        if not known:
+            label = f"{drug.get('brand') or drug['generic']} ({drug['generic'] if drug.get('ingredients') else 'unknown product'})"
+        products.append({"generic": drug["generic"], "class": drug["class"], "label": label,
+                         "ingredients": drug.get("ingredients", []), "known": known})
+    return products
 
 
 def facet_label(spec: FacetSpec, value: str) -> str:
-    if spec.name == "drug":
-        return _drug_label(value)
+    if spec.name in ("drug", "product"):
+        return product_label(value)
     if spec.name == "guideline":
         return citation_label(value)
     if spec.name == "source":
         return _SOURCE_LABELS.get(value, value)
     if spec.name == "divergent":
         return _DIVERGENT_LABELS.get(value, value)
+    if spec.name == "dwc":
+        return _DWC_CHECK_LABELS.get(value, value)
     return value

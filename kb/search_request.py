@@ -34,7 +34,8 @@ class FacetSpec:
 
 FACETS = (
     FacetSpec("decision", "Decision", "decision", "decision"),
-    FacetSpec("drug", "Drug", "drug", "drug"),
+    FacetSpec("drug", "Drug", "drug", "drug"),  # by active ingredient: "hydrocodone" counts Norco too
+    FacetSpec("product", "Product", "product", "product", shown=False),  # as asked for: "hydrocodone/acetaminophen"
     FacetSpec("class", "Drug class", "drug_class", "class"),
     FacetSpec("category", "Treatment category", "category", "category"),
     FacetSpec("treatment", "Treatment", "subcategory", "subcategory"),
@@ -45,6 +46,10 @@ FACETS = (
     FacetSpec("divergent", "Guidelines of the two sides", "divergent", "divergent"),
     FacetSpec("specialty", "Reviewer specialty", "specialty", "specialty"),
     FacetSpec("year", "Decision year", "year", "year"),
+    # the DWC's own rows (kb fetch's sidecars): its category for the item, and how the tags here compare
+    FacetSpec("dwc_category", "DWC category", "dwc_category", "dwc_category"),
+    FacetSpec("dwc", "Tags against the DWC's", "dwc_check", "dwc"),
+    FacetSpec("dwc_decision", "DWC decision", "dwc_decision", "dwc_decision", shown=False),
 )
 FACET_BY_NAME = {spec.name: spec for spec in FACETS}
 # kb.query field -> index field for Filter nodes

@@ -17,13 +17,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
+from kb.drugs import TOPICAL_FORMS
 from kb.models import DrugRequest, Treatment
 
 DATA_PATH = Path(__file__).resolve().parent / "data" / "treatments.json"
 
 OTHER = Treatment("Other")
 
+MAX_CONTEXT_CHARS = 3000  # of a guideline line or a rationale: the words that decide come early
 # Real headings run to about 450 characters (the longest are partial authorizations) and no pattern spans
 # more than about 200, so classifying the first 2,000 characters of each candidate text loses nothing real
 # while bounding the time on a runaway heading (an upstream parse error) whatever its length.
@@ -45,6 +48,33 @@ class TreatmentRule:
         return self.pattern is None
 
 
+class TreatmentContext(NamedTuple):
+    """What else the letter says about an item: both sides' guideline lines, and its rationale."""
+
+    lines: str = ""
+    rationale: str = ""
+
+
+@dataclass(frozen=True)
+class ContextRule:
+    """An entry of treatments.json's context_rules: a treatment that context words decide, for headings a
+    listed rule claimed and that hold one of the listed words."""
+
+    id: str
+    treatment: Treatment
+    when_rules: frozenset[str]
+    when_words: re.Pattern[str]
+    where: tuple[str, ...]  # "lines", "rationale"
+    pattern: re.Pattern[str]
+    examples: tuple[dict, ...]
+    counterexamples: tuple[dict, ...]
+
+    def applies(self, rule_id: str, text: str, context: TreatmentContext) -> bool:
+        if rule_id not in self.when_rules or not self.when_words.search(text):
+            return False
+        return any(self.pattern.search(getattr(context, where)[:MAX_CONTEXT_CHARS]) for where in self.where)
+
+
 @dataclass(frozen=True)
 class DrugRequestStep:
     """How the drug-request step names its subcategory (its entry in treatments.json)."""
@@ -53,15 +83,26 @@ class DrugRequestStep:
     compound_subcategory: str
     unknown_class_subcategory: str
     unknown_classes: frozenset[str]
+    topical_subcategory: str
+    topical_classes: frozenset[str]
 
     def treatment_for(self, drug_request: DrugRequest) -> Treatment:
         if drug_request.compound:
             return Treatment(self.category, self.compound_subcategory)
         drug_class = drug_request.drugs[0].drug_class
+        if drug_class in self.topical_classes and _is_topical(drug_request):
+            return Treatment(self.category, self.topical_subcategory)
         if drug_class in self.unknown_classes:
             # drugs.json's class "Other" would read as the category Other in a facet.
             return Treatment(self.category, self.unknown_class_subcategory)
         return Treatment(self.category, drug_class)
+
+
+def _is_topical(drug_request: DrugRequest) -> bool:
+    """Spread on the skin (a cream, gel, ointment or lotion) or at a percent strength (a concentration:
+    "Diclofenac sodium 3%"); a patch alone is not, since a patch may deliver a drug through the skin for the
+    whole body (Butrans, Duragesic) and the topical patches are Topical Analgesics by their own class."""
+    return drug_request.form in SPREAD_FORMS or any(m.strength and m.strength.endswith("%") for m in drug_request.drugs)
 
 
 def _compile_patterns(patterns: list[str]) -> re.Pattern[str]:
@@ -90,9 +131,29 @@ DRUG_REQUEST_STEP = next(
         compound_subcategory=entry["compound_subcategory"],
         unknown_class_subcategory=entry["unknown_class_subcategory"],
         unknown_classes=frozenset(entry["unknown_classes"]),
+        topical_subcategory=entry["topical_subcategory"],
+        topical_classes=frozenset(entry["topical_classes"]),
     )
     for entry in _DATA["rules"]
     if entry.get("drug_request")
+)
+RULES_BY_ID = {rule.id: rule for rule in TREATMENT_RULES}
+SPREAD_FORMS = TOPICAL_FORMS - {"patch"}
+ATTACHED = _DATA["attached"]
+_SECONDARY_CATEGORIES = frozenset(ATTACHED["secondary_categories"])
+_CONNECTORS = tuple(ATTACHED["connectors"])
+CONTEXT_RULES: tuple[ContextRule, ...] = tuple(
+    ContextRule(
+        id=entry["id"],
+        treatment=Treatment(entry["category"], entry.get("subcategory")),
+        when_rules=frozenset(entry["when_rules"]),
+        when_words=_compile_patterns(entry["when_words"]),
+        where=tuple(entry["where"]),
+        pattern=_compile_patterns(entry["patterns"]),
+        examples=tuple(entry["examples"]),
+        counterexamples=tuple(entry.get("counterexamples", ())),
+    )
+    for entry in _DATA["context_rules"]
 )
 
 
@@ -173,13 +234,49 @@ def matching_rule(text: str, drug_request: DrugRequest | None = None) -> Treatme
     return None
 
 
-def classify_treatment(heading: str, drug_request: DrugRequest | None = None) -> Treatment:
-    """The DWC-style category of one item heading; Treatment("Other") when nothing matches."""
+def names_a_service(heading: str) -> bool:
+    """Whether a service, procedure, equipment or test rule (one tried before the drug-request step) claims
+    the heading: then a heading that merely reads like a drug request ("Hot/cold therapy wrap #1") is not one."""
     for text in requested_portions(normalize_heading(heading)):
-        rule = matching_rule(text[:MAX_CLASSIFIED_CHARS], drug_request)
+        for rule in TREATMENT_RULES:
+            if rule.is_drug_request:
+                break
+            if rule.pattern.search(text[:MAX_CLASSIFIED_CHARS]):
+                return True
+    return False
+
+
+def classify_treatment(heading: str, drug_request: DrugRequest | None = None,
+                       context: TreatmentContext | None = None) -> Treatment:
+    """The DWC-style category of one item heading; Treatment("Other") when nothing matches.
+
+    The primary treatment wins over an attached consult or evaluation ("Lumbar epidural steroid injection
+    with pain interventionist consult" is the injection), and `context` (both sides' guideline lines, the
+    rationale) decides between treatments a heading's words leave open ("Labs" before a surgery are
+    pre-operative; a "Urine test" the guidelines cite drug testing for is a drug screen)."""
+    for text in requested_portions(normalize_heading(heading)):
+        text = text[:MAX_CLASSIFIED_CHARS]
+        rule = matching_rule(text, drug_request)
         if rule is None:
             continue
         if rule.is_drug_request:
             return pharmaceutical_treatment(drug_request)
+        rule = _primary(text, rule)
+        for context_rule in CONTEXT_RULES:
+            if context and context_rule.applies(rule.id, text, context):
+                return context_rule.treatment
         return rule.treatment
     return OTHER
+
+
+def _primary(text: str, rule: TreatmentRule) -> TreatmentRule:
+    """The rule of the treatment before an attached consult, evaluation or visit, when there is one."""
+    if rule.treatment.category not in _SECONDARY_CATEGORIES:
+        return rule
+    cut = min((at for at in (text.find(c) for c in _CONNECTORS) if at > 0), default=-1)
+    if cut < 0:
+        return rule
+    first = matching_rule(text[:cut])
+    if first is None or first.is_drug_request or first.treatment.category in _SECONDARY_CATEGORIES:
+        return rule
+    return first

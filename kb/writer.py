@@ -55,6 +55,7 @@ class GenerationWriter:
     engine: str
     run_id: int
     started_at: str
+    parser: str = ""  # the parser version of this run, recorded with its last batch
     queue_letters: int | None = None  # default QUEUE_LETTERS
     committed: int = 0  # the number of the last batch recorded in the ledger
     published: str | None = None  # the generation published last by this run
@@ -116,12 +117,15 @@ class GenerationWriter:
             if isinstance(item, Batch):  # a checkpoint with no changes: only its decisions are recorded
                 ledger.record_checkpoint(item.checkpoint, run_id=self.run_id, started_at=self.started_at,
                                          generation=None, counts=item.counts, state=item.state)
-                self.committed = item.number
-                continue
-            columns, manifest = self._publish_batch(ledger, item, columns, manifest)
+                batch = item
+            else:
+                columns, manifest, batch = self._publish_batch(ledger, item, columns, manifest)
+            if batch.state is not None and self.parser:
+                ledger.set_meta("parser", self.parser)
+            self.committed = batch.number
 
     def _publish_batch(self, ledger: Ledger, first: kb_index.Change, columns: Columns | None,
-                       manifest: dict | None) -> tuple[Columns, dict]:
+                       manifest: dict | None) -> tuple[Columns, dict, Batch]:
         current = kb_index.current_generation(self.index_dir)
         working = kb_index.start_generation(self.index_dir, current, self.engine)
         added: list[dict] = []
@@ -142,8 +146,7 @@ class GenerationWriter:
         kb_index.publish(self.index_dir, working.name)
         kb_index.prune_generations(self.index_dir)
         self.published = working.name
-        self.committed = batch.number
-        return columns, manifest
+        return columns, manifest, batch
 
     def _changes(self, first: kb_index.Change, added: list[dict], end: list[Batch]) -> Iterator[kb_index.Change]:
         """The batch's changes as they arrive, up to its Batch (put in `end`); each added document's

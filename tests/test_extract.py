@@ -325,3 +325,17 @@ def test_empty_text_is_never_a_letter():
             extract_bytes(data, "blank.txt")
     with pytest.raises(EmptyFile):
         extract_bytes(b"", "empty.txt")
+
+
+def test_check_pdf_tells_a_whole_pdf_from_a_download_that_is_not_one(tmp_path: Path, letters_dir: Path):
+    real = (letters_dir / "CM16-0213037.pdf").read_bytes()
+    assert extract.check_pdf(real, "real.pdf") == 2
+    files = write_bad_files(tmp_path, letters_dir / "CM16-0213037.pdf")
+    assert extract.check_pdf(files["password.pdf"].read_bytes(), "password.pdf") == 0  # whole, if locked
+    expected = {"truncated.pdf": extract.DamagedPdf, "error-page.pdf": extract.NotAPdf,
+                "photo-named.pdf": extract.NotAPdf, "empty.pdf": extract.EmptyFile}
+    for name, error in expected.items():
+        with pytest.raises(error):
+            extract.check_pdf(files[name].read_bytes(), name)
+    with pytest.raises(extract.DamagedPdf, match="does not end with %%EOF"):
+        extract.check_pdf(real[: len(real) - 2000], "cut.pdf")

@@ -229,12 +229,17 @@ def test_parts_of_the_mtus():
 
 def test_module_is_pure():
     """Parsing imports only the standard library and the shared models: no I/O layers."""
-    tree = ast.parse(Path(guidelines.__file__).read_text(encoding="utf-8"))
-    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
-    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
-    assert imported <= {"__future__", "bisect", "functools", "json", "re", "collections", "dataclasses", "pathlib",
-                        "typing", "kb"}
+    modules = sorted(Path(guidelines.__file__).parent.glob("*.py"))
+    assert len(modules) > 5
+    for module in modules:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+        imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+        imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        roots = {name.split(".")[0] for name in imported}
+        assert roots <= {"__future__", "bisect", "functools", "json", "re", "collections", "dataclasses",
+                         "pathlib", "typing", "kb"}, module.name
+        assert {name for name in imported if name.startswith("kb.")} <= {"kb.models"} | {
+            f"kb.guidelines.{m.stem}" for m in modules}, module.name
 
 
 # --------------------------------------------------------------------------------------------

@@ -358,3 +358,38 @@ def test_reparse_reads_the_stored_texts_only_and_changes_nothing_with_the_same_p
     assert all(after[key]["data"] == before[key]["data"] for key in before)
     again = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
     assert "indexed     0" in again.output  # incremental: what was parsed again is not parsed again
+
+
+def test_a_file_no_parser_could_read_is_read_again_by_a_new_parser(tmp_path, monkeypatch):
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    (letters / "odd.txt").write_text("Dear adjuster, please find the records attached. " * 20, encoding="utf-8")
+    index_dir = tmp_path / "index"
+    assert index_paths([letters], index_dir, jobs=1).counts["rejected"] == 1
+    assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1  # the same parser: not again
+    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    again = index_paths([letters], index_dir, jobs=1)
+    assert again.counts["rejected"] == 1 and again.counts["unchanged"] == 0  # read again (and still not a letter)
+    assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1
+
+
+def test_an_index_of_an_older_format_is_refused_until_it_is_parsed_again(tmp_path, letters_dir):
+    letters = tmp_path / "letters"
+    letters.mkdir()
+    for pdf in sorted(letters_dir.glob("*.pdf"))[:6]:
+        shutil.copy(pdf, letters / pdf.name)
+    index_dir = tmp_path / "index"
+    index_paths([letters], index_dir, jobs=2)
+    manifest = index_dir / kb_index.current_generation(index_dir) / "manifest.json"
+    older = json.loads(manifest.read_text())
+    older["format"] = kb_index.INDEX_FORMAT - 1  # as an older imr-kb wrote it
+    manifest.write_text(json.dumps(older))
+    status = CliRunner().invoke(main, ["status", "--index-dir", str(index_dir)])
+    assert "written by an older version of imr-kb" in status.output
+    refused = CliRunner().invoke(main, ["index", str(letters), "--index-dir", str(index_dir)])
+    assert refused.exit_code == 1 and "kb index --reparse --all" in refused.output and "Nothing was changed" in refused.output
+    shutil.rmtree(letters)  # the letters it stored are enough
+    rebuilt = CliRunner().invoke(main, ["index", "--reparse", "--all", "--index-dir", str(index_dir)])
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert kb_index.generation_format(index_dir / kb_index.current_generation(index_dir)) == kb_index.INDEX_FORMAT
+    assert check_consistent(index_dir)[0] == 6

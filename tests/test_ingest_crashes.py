@@ -225,6 +225,7 @@ def test_an_interrupted_rebuild_goes_on_and_is_swapped_in_whole(tmp_path):
     assert "unchanged   0" not in again.stdout  # what it had read was not read again
     assert check_consistent(index_dir)[0] == len(made)
     assert not staging.exists()
+    assert len(list((index_dir / "texts").rglob("*.txt.gz"))) >= len(made)  # kept beside the index, not the rebuild
     with Ledger(index_dir) as ledger:  # the index's ledger is the rebuild's: the old letters are gone from it
         assert ledger.totals()[0] == len(made) and not any(path.startswith(str(old)) for path in ledger.files())
 

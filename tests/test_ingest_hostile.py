@@ -138,3 +138,15 @@ def test_a_folder_without_letters_or_with_only_bad_files_is_an_error(tmp_path):
     result = CliRunner().invoke(main, ["index", str(bad), "--index-dir", str(tmp_path / "index")])
     assert result.exit_code == 1 and "none of the 2 files read could be indexed" in result.output
     assert "cannot be read as an IMR letter: fits no known letter layout" in result.output
+
+
+def test_a_rebuild_that_finds_no_letters_leaves_the_index_as_it_was(tmp_path, seeds_dir):
+    index_dir = tmp_path / "index"
+    index_paths([seeds_dir], index_dir, jobs=1)
+    empty = tmp_path / "typo"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("Dear adjuster, please find the records attached. " * 20)
+    result = CliRunner().invoke(main, ["index", str(empty), "--rebuild", "--index-dir", str(index_dir)])
+    assert result.exit_code == 1 and "left as it was" in result.output
+    assert check_consistent(index_dir) == (2, 4)
+    assert not (index_dir / "rebuild").exists()

@@ -10,7 +10,11 @@ import ast
 from pathlib import Path
 
 KB = Path(__file__).resolve().parents[1] / "kb"
-PARSING = {"models", "letters", "drugs", "guidelines", "treatments", "records", "synth"}
+PARSING = {"models", "letters", "drugs", "unknown_products", "guidelines", "treatments", "records", "synth", "dwc"}
+# The fetcher writes letter files for the indexer: it may ask kb.extract whether a download is a PDF, never
+# parse a letter or touch the index.
+FETCHER = {"fetch", "fetch_ledger", "http_client"}
+FETCHER_MAY_IMPORT = FETCHER | {"dwc", "extract", "__version__"}
 ALLOWED = {
     "flask": {"web"},
     "werkzeug": {"web"},
@@ -52,3 +56,11 @@ def test_parsing_modules_depend_only_on_parsing_modules():
             continue
         kb_imports = {name.split(".")[1] for name in _imports(path) if name.startswith("kb.") and name.count(".") >= 1}
         assert kb_imports <= PARSING, f"{path.name} imports {kb_imports - PARSING}"
+
+
+def test_the_fetcher_depends_only_on_the_layers_below_it():
+    for top, path in _modules():
+        if top not in FETCHER:
+            continue
+        kb_imports = {name.split(".")[1] for name in _imports(path) if name.startswith("kb.") and name.count(".") >= 1}
+        assert kb_imports <= FETCHER_MAY_IMPORT, f"{path.name} imports {kb_imports - FETCHER_MAY_IMPORT}"

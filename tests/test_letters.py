@@ -53,10 +53,11 @@ def test_every_real_letter_yields_the_items_of_index_csv(letters_dir, real_lette
         for item, (heading, decision) in zip(letter.items, expected):
             assert item.decision == decision, (case, item.ordinal)
             # index.csv keeps double spaces, and once cut a partial-authorization heading at a blank
-            # line inside it; the parser returns the whole heading.
-            assert item.heading == _squash(heading) or (
-                item.partial is not None and item.heading.endswith(_squash(heading))
-            ), (case, item.ordinal, item.heading, heading)
+            # line inside it; the parser keeps the whole heading, and heads a partial item by its disputed part.
+            assert item.full_heading == _squash(heading) or (
+                item.partial is not None and item.full_heading.endswith(_squash(heading))
+            ), (case, item.ordinal, item.full_heading, heading)
+            assert item.heading == (item.partial.disputed if item.partial else item.full_heading)
         assert sum(i.decision == "Upheld" for i in letter.items) == int(row["n_upheld"])
 
 
@@ -201,7 +202,8 @@ MAXIMUS guideline: Decision based on MTUS Shoulder Complaints 2004.
 Decision rationale: The request is not medically necessary.
 """
     item = parse_letter(text).items[0]
-    assert item.heading.startswith("Twenty-four sessions of physical therapy for the left shoulder was the original")
+    assert item.full_heading.startswith("Twenty-four sessions of physical therapy for the left shoulder was the original")
+    assert item.heading == "Twenty-four sessions of physical therapy for the left shoulder"
     assert item.partial.original_request == "Twenty-four sessions of physical therapy for the left shoulder"
     assert item.partial.authorized is None
     assert item.partial.disputed == "Twenty-four sessions of physical therapy for the left shoulder"

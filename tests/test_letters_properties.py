@@ -106,7 +106,7 @@ def _squash(text: str) -> str:
 def test_generated_letters_parse_back_to_their_items(generated):
     text, drawn = generated
     letter = parse_letter(text)
-    assert [(i.heading, i.decision) for i in letter.items] == [(_squash(h), d) for h, d, *_ in drawn]
+    assert [(i.full_heading, i.decision) for i in letter.items] == [(_squash(h), d) for h, d, *_ in drawn]
     for item, (_, _, ca, reviewer, rationale) in zip(letter.items, drawn):
         assert item.claims_administrator_guideline == ca
         assert item.reviewer_guideline == reviewer

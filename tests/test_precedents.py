@@ -57,6 +57,7 @@ class Passage:
     category: str
     treatment: str | None
     ca: frozenset[str]  # ids the claims administrator cited (guideline_ca)
+    products: frozenset[str]  # the products asked for (product); `drugs` are their active ingredients
     reviewer: frozenset[str]  # ids the reviewer cited (guideline_reviewer)
     cited: frozenset[str]  # both sides' ids and all their ancestors (guideline)
     divergent: str
@@ -78,7 +79,8 @@ def _passages_of(path: Path) -> list[Passage]:
             cited.update(citation_ancestry(citation_id))
         found.append(Passage(
             id=f"{letter_id}/{item.ordinal}", decision=item.decision, decision_date=letter.decision_date, year=year,
-            drugs=frozenset(d.generic for d in item.drugs), category=item.treatment.category,
+            drugs=frozenset(i.name for i in item.ingredients), products=frozenset(d.generic for d in item.drugs),
+            category=item.treatment.category,
             treatment=item.treatment.subcategory or None, ca=ca, reviewer=reviewer, cited=frozenset(cited),
             divergent="differ" if ca != reviewer else "same", specialties=specialties, rationale=item.rationale))
     return found
@@ -128,6 +130,7 @@ VALUES_OF = {
     "reviewer_guidelines": lambda p: p.reviewer,
     "ca_guidelines": lambda p: p.ca,
     "drugs": lambda p: p.drugs,
+    "products": lambda p: p.products,
     "treatments": lambda p: {p.treatment} if p.treatment else set(),
     "specialties": lambda p: p.specialties,
 }
@@ -224,7 +227,7 @@ def test_by_year_series(selection):
     assert [figures(row, "year") for row in data["by_year"]] == expected_by_year(ps)
 
 
-@pytest.mark.parametrize("name", ["drugs", "treatments", "specialties"])
+@pytest.mark.parametrize("name", ["drugs", "products", "treatments", "specialties"])
 def test_breakdown(selection, name):
     data, ps = selection
     assert [figures(row, "value") for row in data[name]] == expected_breakdown(ps, VALUES_OF[name])
@@ -331,8 +334,8 @@ LINK_REQUESTS = {
     "two reviewer guidelines": {"reviewer_guideline": ["MTUS/CPMTG", "ODG"]},
     "text and two treatments": {"q": "mri OR x-ray", "treatment": ["MRI", "X-ray"]},
 }
-SECTIONS = ("summary", "by_year", "divergence", "specialties", "drugs", "treatments", "reviewer_guidelines",
-            "ca_guidelines")
+SECTIONS = ("summary", "by_year", "divergence", "specialties", "drugs", "products", "treatments",
+            "reviewer_guidelines", "ca_guidelines")
 
 
 @pytest.mark.parametrize("params", list(LINK_REQUESTS.values()), ids=list(LINK_REQUESTS))

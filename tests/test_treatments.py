@@ -18,10 +18,13 @@ import pytest
 from kb.drugs import parse_drug_request
 from kb.models import DrugMention, DrugRequest, Span, Treatment
 from kb.treatments import (
+    ATTACHED,
+    CONTEXT_RULES,
     DATA_PATH,
     OTHER,
     TREATMENT_CATEGORIES,
     TREATMENT_RULES,
+    TreatmentContext,
     classify_treatment,
     matching_rule,
     normalize_heading,
@@ -897,3 +900,44 @@ def test_apap_is_acetaminophen_not_an_auto_pap_machine():
     heading = "Hydrocodone/APAP 10/325mg #90"
     assert classify_treatment(heading, parse_drug_request(heading)).category == "Pharmaceuticals"
     assert classify_treatment("APAP machine supplies", None).category == "DMEPOS"
+
+
+# --------------------------------------------------------------------------------------------
+# What the letter around a heading says: attached consults, context rules (treatments.json)
+
+
+@pytest.mark.parametrize("example", ATTACHED["examples"], ids=lambda e: e["heading"])
+def test_the_primary_treatment_wins_over_an_attached_consult(example):
+    assert classify_treatment(example["heading"]) == Treatment(example["category"], example["subcategory"])
+
+
+@pytest.mark.parametrize(("rule", "example"), [(r, e) for r in CONTEXT_RULES for e in r.examples],
+                         ids=lambda x: getattr(x, "id", None) or x.get("heading"))
+def test_context_rule_examples(rule, example):
+    context = TreatmentContext(example["lines"], example["rationale"])
+    assert classify_treatment(example["heading"], None, context) == rule.treatment
+    assert classify_treatment(example["heading"]) != rule.treatment  # the heading alone leaves it open
+
+
+@pytest.mark.parametrize(("rule", "example"), [(r, e) for r in CONTEXT_RULES for e in r.counterexamples],
+                         ids=lambda x: getattr(x, "id", None) or x.get("heading"))
+def test_context_rule_counterexamples(rule, example):
+    context = TreatmentContext(example["lines"], example["rationale"])
+    assert classify_treatment(example["heading"], None, context) != rule.treatment
+
+
+def test_context_rules_point_at_known_rules_and_categories():
+    ids = {rule.id for rule in TREATMENT_RULES}
+    listed = {(c["category"], s["subcategory"]) for c in TREATMENT_CATEGORIES for s in c["subcategories"]}
+    for rule in CONTEXT_RULES:
+        assert rule.when_rules <= ids, rule.id
+        assert (rule.treatment.category, rule.treatment.subcategory) in listed, rule.id
+
+
+@pytest.mark.parametrize(("heading", "subcategory"), [
+    ("Diclofenac sodium 3% 300mg/g #1", "Topical Analgesics"), ("Ketoprofen 20% cream 120gm", "Topical Analgesics"),
+    ("Butrans 10mcg/hr patch #4", "Opioids"), ("Diclofenac ER 100mg #60", "NSAIDs"),
+    ("Duragesic 25mcg/hr patch #10", "Opioids"), ("Ketophene 20% cream 120gm", "Topical Compounds"),
+])
+def test_a_single_drug_spread_on_the_skin_is_a_topical_analgesic(heading, subcategory):
+    assert classify_treatment(heading, parse_drug_request(heading)) == Treatment("Pharmaceuticals", subcategory)

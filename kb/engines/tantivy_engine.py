@@ -27,8 +27,9 @@ NAME = "tantivy"
 WRITER_HEAP = 256_000_000  # split between the writer's threads; more means fewer, larger segments
 
 _KEYS = ("kind", "passage_id", "letter_id", "case_number", "decision", "category", "subcategory", "divergent")
-_MULTI = ("drug", "drug_class", "brand", "guideline_ca", "guideline_reviewer", "guideline", "guideline_source",
-          "specialty", "state")  # comma-separated in the documents: one term per value here
+_MULTI = ("drug", "product", "unresolved", "drug_class", "brand", "guideline_ca", "guideline_reviewer", "guideline",
+          "guideline_source", "specialty", "state", "dwc_category", "dwc_subcategory", "dwc_decision", "dwc_check")
+# comma-separated in the documents: one term per value here
 _TEXT = ("heading", "rationale")
 
 

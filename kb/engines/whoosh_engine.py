@@ -37,7 +37,9 @@ SCHEMA = Schema(
     heading=TEXT(analyzer=TEXT_ANALYZER, stored=True),
     rationale=TEXT(analyzer=TEXT_ANALYZER, stored=True),
     decision=ID(stored=True, sortable=True),
-    drug=KEYWORD(commas=True, stored=True, sortable=True),
+    drug=KEYWORD(commas=True, stored=True, sortable=True),  # active ingredients
+    product=KEYWORD(commas=True, stored=True, sortable=True),  # products as asked for (their generic names)
+    unresolved=KEYWORD(commas=True, stored=True, sortable=True),  # products the drug table does not know
     drug_class=KEYWORD(commas=True, stored=True, sortable=True),
     brand=KEYWORD(commas=True, stored=True),
     category=ID(stored=True, sortable=True),
@@ -47,6 +49,10 @@ SCHEMA = Schema(
     guideline=KEYWORD(commas=True, stored=True, sortable=True),
     guideline_source=KEYWORD(commas=True, stored=True, sortable=True),
     divergent=ID(stored=True, sortable=True),
+    dwc_category=KEYWORD(commas=True, stored=True, sortable=True),
+    dwc_subcategory=KEYWORD(commas=True, stored=True, sortable=True),
+    dwc_decision=KEYWORD(commas=True, stored=True, sortable=True),
+    dwc_check=KEYWORD(commas=True, stored=True, sortable=True),
     specialty=KEYWORD(commas=True, stored=True, sortable=True),
     state=KEYWORD(commas=True, stored=True, sortable=True),
     decision_date=DATETIME(stored=True),
@@ -115,6 +121,8 @@ def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[i
     try:
         with index.reader() as reader:
             rows = reader.doc_count_all()
+            if rows == 0:  # an empty index has no columns to read
+                return 0, iter(())
             kinds = list(reader.column_reader("kind"))
             fields = {name: list(reader.column_reader(name)) for name in MULTI}
             years = list(reader.column_reader("year"))

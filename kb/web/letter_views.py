@@ -78,6 +78,23 @@ def _citation_links(citations: list[dict]) -> list[dict]:
     return [{"id": c["id"], "label": c["label"], "url": filter_url("guideline", c["id"])} for c in citations]
 
 
+def dwc_note(item: dict) -> dict | None:
+    """What the DWC's own row says about an item, as the letter page puts it: "The DWC filed this item under
+    Pharmaceuticals / Opioids, Upheld", each filing a link to its search; None without a DWC row."""
+    dwc = item.get("dwc")
+    if not dwc:
+        return None
+    filings = [{"label": f"{t['filed_under']}, {t['decision'] or t['dwc_decision']}",
+                "url": search_url(f"?dwc_category={t['filed_under']}")} for t in dwc["treatments"]]
+    differs = [check for check in dwc["checks"] if check.endswith("differs")]
+    if dwc["matched"]:
+        lead = "The DWC filed this item under"
+    else:
+        lead = "The DWC's rows for this letter, none of them this item's alone:"
+    return {"lead": lead, "filings": filings,
+            "differs": f"The tags here differ: {' and '.join(differs)}." if differs else None}
+
+
 def letter_view(record: dict, words: list[str]) -> dict:
     """Everything the letter page shows, ready for the template."""
     letter_id = record["letter_id"]
@@ -104,6 +121,7 @@ def letter_view(record: dict, words: list[str]) -> dict:
             "permalink": permalink,
             "similar_url": url_for("passages.similar", letter_id=letter_id, ordinal=item["ordinal"]),
             "citation": brief_citation(record, item, permalink),
+            "dwc": dwc_note(item),
         })
     reviewer = record.get("reviewer") or {}
     return {
