@@ -7,7 +7,8 @@ slowest searches and a few ordinary ones in this process (no HTTP):
     and so the postings per second of the engine (what kb.search_cost.POSTINGS_PER_SECOND is set from);
   - within the site's budget (kb.budget.REQUEST_SECONDS): how long until the answer or the refusal, and
     which it was.
-Then the cite-check of 200 quotations, both ways. A search whose estimate is past --max-seconds is not run
+Then the cite-check of 200 quotations, both ways; and the time to scan the quadratic cite-check inputs with
+the patterns before issue 19 and now. A search whose estimate is past --max-seconds is not run
 without the budget (a phrase of 124 common words would take minutes on Whoosh at 100k passages).
 
     python -m bench.bench_budget [--indexes DIR ...] [--workdir /tmp/kb-bench-build] [--rounds 3]
@@ -16,6 +17,7 @@ without the budget (a phrase of 124 common words would take minutes on Whoosh at
 from __future__ import annotations
 
 import argparse
+import re
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -23,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 from bench.attacks import SLOWEST_SEARCHES, brief_of_quotations
 from bench.common import load_average, machine, versions
 from kb import budget
-from kb.citecheck import check_brief
+from kb.citecheck import MAX_BRIEF_CHARS, case_mentions, check_brief, quotations
 from kb.search import SearchIndex, estimated_work
 from kb.search_request import SearchError, SearchRequest
 
@@ -95,6 +97,30 @@ def measure(index_dir: Path, rounds: int, max_seconds: float) -> list[dict]:
     return rows
 
 
+# The cite-check patterns before issue 19 (kept here only to measure them against the current scan)
+_CASE_BEFORE = re.compile(r"(?<![A-Za-z0-9])CM\s*(\d{2})\s*[-‐‑–—]?\s*(\d{7})(?!\d)", re.I)
+_QUOTE_BEFORE = re.compile(r"“([^”]{10,4000})”|\"([^\"]{10,4000})\"")
+SCANNED = {  # (input, its size for the patterns before: the whole brief would run for minutes)
+    "a case number's start and spaces": (lambda n: "CM12" + " " * (n - 4), 16_000),
+    "typographic opening quotes": (lambda n: "\u201c" * n, 40_000),
+}
+
+
+def scanning() -> list[tuple[str, int, float, int, float]]:
+    """(input, size before, CPU seconds before, size now, CPU seconds now) for the quadratic inputs."""
+    rows = []
+    for name, (make, small) in SCANNED.items():
+        started = time.process_time()
+        list(_CASE_BEFORE.finditer(make(small)))
+        list(_QUOTE_BEFORE.finditer(make(small)))
+        before = time.process_time() - started
+        started = time.process_time()
+        case_mentions(make(MAX_BRIEF_CHARS))
+        quotations(make(MAX_BRIEF_CHARS))
+        rows.append((name, small, before, MAX_BRIEF_CHARS, time.process_time() - started))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--indexes", type=Path, nargs="+")
@@ -119,6 +145,11 @@ def main() -> None:
         within, outcome = row["within"]
         print(f"| {row['name']} | {row['passages']:,} | {row['engine']} | {postings} | {estimate} | {free} | {rate} "
               f"| {within:.2f} s | {outcome} |")
+    print()
+    print("| cite-check input | characters | CPU time, the patterns before | characters | CPU time now |")
+    print("|---|---|---|---|---|")
+    for name, small, before, large, now in scanning():
+        print(f"| {name} | {small:,} | {before:.2f} s | {large:,} | {now * 1000:.1f} ms |")
     print(f"\nload now {load_average()}")
 
 

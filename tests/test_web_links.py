@@ -5,6 +5,8 @@ Over the real letters and tests/fixtures/web/odd-values.txt."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -90,3 +92,13 @@ def test_result_cards_link_drugs_and_guidelines_with_one_value_each(client):
         (name, values), = parse_qs(urlsplit(href).query).items()
         assert name in ("drug", "guideline") and len(values) == 1, href
         assert get_ok(client, href) and client.get("/api/search?" + urlsplit(href).query).get_json()["total"] > 0
+
+
+def test_no_view_builds_a_query_string_by_hand():
+    """A value pasted into "?name={value}" is not encoded: every search link goes through filter_url or
+    SearchRequest.query_string (which encode), every other URL through url_for."""
+    web = Path(__file__).resolve().parents[1] / "kb" / "web"
+    by_hand = [(path.name, n, line.strip()) for path in sorted(web.glob("*.py"))
+               for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+               if re.search(r"""f["'][^"']*[?&][a-z_]+=\{""", line)]
+    assert by_hand == []

@@ -85,7 +85,7 @@ def dwc_note(item: dict) -> dict | None:
     if not dwc:
         return None
     filings = [{"label": f"{t['filed_under']}, {t['decision'] or t['dwc_decision']}",
-                "url": search_url(f"?dwc_category={t['filed_under']}")} for t in dwc["treatments"]]
+                "url": filter_url("dwc_category", t["filed_under"])} for t in dwc["treatments"]]
     differs = [check for check in dwc["checks"] if check.endswith("differs")]
     if dwc["matched"]:
         lead = "The DWC filed this item under"
