@@ -12,28 +12,30 @@ import click
 from kb import __version__
 from kb.engines import ENGINES, EngineError, engine_named
 from kb.extract import ExtractError, extract_text, find_letter_files, printable_path
-from kb.ingest import (
-    CHECKPOINT_LETTERS,
-    CHECKPOINT_SECONDS,
+from kb.health import (
     WHOOSH_SLOW_PASSAGES,
-    IndexLocked,
     IndexOutdated,
-    RunReport,
-    index_paths,
     index_status,
     rejected_files,
-    reparse_index,
-    repair_index,
     verify_index,
     whoosh_size_note,
 )
+from kb.ingest import (
+    CHECKPOINT_LETTERS,
+    CHECKPOINT_SECONDS,
+    IndexLocked,
+    RunReport,
+    index_paths,
+    repair_index,
+    reparse_index,
+)
 from kb.integrity import IndexDamaged
-from kb.writer import WriterFailed
 from kb.ledger import INTERRUPTED, OUTCOMES
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
 from kb.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT
 from kb.records import failure_record, letter_record
+from kb.writer import WriterFailed
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -651,7 +653,12 @@ def fetch(decided_from, decided_to, folder, outcome, specialty, category, cases_
     run after Ctrl-C or a crash, goes on where it stopped and downloads nothing twice. Index the folder
     with kb index, or use kb update.
     """
-    from kb.dwc import read_case_list, resolve_category, resolve_outcome, resolve_specialty
+    from kb.dwc import (
+        read_case_list,
+        resolve_category,
+        resolve_outcome,
+        resolve_specialty,
+    )
     from kb.fetch import Filters, fetch_cases, fetch_range, fetch_since_last
 
     ranged = decided_from is not None or decided_to is not None

@@ -17,7 +17,6 @@ complete does its generation replace the published one, and its ledger the index
 
 from __future__ import annotations
 
-import ast
 import fcntl
 import json
 import os
@@ -32,42 +31,49 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import xxhash
-
 from kb import index as kb_index
+from kb import pool
 from kb.decisions import Decisions, Slot, Tally
 from kb.engines import EngineError, engine_named
 from kb.extract import walk_letter_files
-from kb.integrity import IndexDamaged, Problem, check_generation, manifest_counts
+from kb.health import (
+    REBUILD_DIR,
+    REBUILD_MARKER,
+    IndexOutdated,
+    damage,
+    outdated_note,
+    read_marker,
+    recover,
+    refuse_damaged,
+    repair_ledger,
+)
+from kb.integrity import IndexDamaged, Problem, check_generation
 from kb.ledger import (
     FINISHED,
     INTERRUPTED,
     LEDGER_NAME,
-    RETRY,
     Checkpoint,
-    FileRow,
     Ledger,
     LedgerDamaged,
-    LetterRow,
     now,
 )
-from kb.pool import DEFAULT_MEMORY_MB, DEFAULT_TIMEOUT, Parsed, StoredLetter, WorkerPool, parse_stored
+from kb.pool import (
+    DEFAULT_MEMORY_MB,
+    DEFAULT_TIMEOUT,
+    Parsed,
+    StoredLetter,
+    WorkerPool,
+    parse_stored,
+)
 from kb.writer import Batch, GenerationWriter
 
 LOCK_NAME = "lock"
-REBUILD_DIR = "rebuild"
-REBUILD_MARKER = "REBUILD.json"
 CHECKPOINT_LETTERS = 20_000  # changed letters between checkpoints...
 CHECKPOINT_SECONDS = 60.0  # ...or seconds of work, whichever comes first: the most a crash can lose
-WHOOSH_SLOW_PASSAGES = 40_000  # past this Whoosh's faceted and phrase searches pass 300 ms p95 (bench/RESULTS.md)
 
 
 class IndexLocked(RuntimeError):
     """Another `kb index` holds this index's lock."""
-
-
-class IndexOutdated(RuntimeError):
-    """The published index was written in another format (kb.index.INDEX_FORMAT) than this version writes."""
 
 
 class IndexLock:
@@ -146,96 +152,8 @@ class RunReport:
         return sum(self.counts.values())
 
 
-def parser_version() -> str:
-    """A short hash of the parser's code and reference data: kb.letters and every kb module it imports,
-    and kb/data. A letter read by another version can be parsed again (kb index --reparse)."""
-    package = Path(__file__).resolve().parent
-    hasher = xxhash.xxh3_64()
-    pending, done = ["letters"], {}
-    while pending:
-        name = pending.pop()
-        # a module (kb/drugs.py) or a package of modules (kb/guidelines/)
-        files = [package / f"{name}.py"] if (package / f"{name}.py").is_file() else sorted((package / name).glob("*.py"))
-        if name in done or not files:
-            continue
-        done[name] = files
-        for source in files:
-            for node in ast.walk(ast.parse(source.read_bytes())):
-                if isinstance(node, ast.ImportFrom) and node.module == "kb":
-                    pending.extend(alias.name for alias in node.names)
-                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kb."):
-                    pending.append(node.module.split(".")[1])
-    for name in sorted(done):
-        for source in done[name]:
-            hasher.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
-    for data in sorted((package / "data").glob("*.json")):
-        hasher.update(data.name.encode() + b"\0" + data.read_bytes())
-    return hasher.hexdigest()[:12]
-
-
 # --------------------------------------------------------------------------------------------
 # Recovery and integrity
-
-
-def recover(index_dir: Path, ledger: Ledger) -> str | None:
-    """Finish what a killed run left, and say what was done (None when nothing): publish a generation the
-    ledger committed but CURRENT does not name, drop unpublished leftovers, and remove a rebuild that was
-    already swapped in."""
-    done = None
-    committed = ledger.generation()
-    current = kb_index.current_generation(index_dir)
-    if committed and committed != current and (index_dir / committed).is_dir():
-        if not check_generation(index_dir / committed, deep=False):
-            kb_index.publish(index_dir, committed)
-            done = (f"the last run was interrupted before publishing {committed}; it is published now"
-                    if current else f"index/CURRENT was damaged or missing; it names {committed} again")
-    kb_index.prune_generations(index_dir)
-    staging = index_dir / REBUILD_DIR
-    marker = _read_marker(staging)
-    if marker and ledger.meta("rebuild") == marker.get("id"):
-        shutil.rmtree(staging, ignore_errors=True)
-    return done
-
-
-def damage(index_dir: Path, *, deep: bool) -> list[Problem]:
-    """What is damaged in an index: CURRENT, the published generation (sizes, or every byte when `deep`),
-    the ledger. [] when nothing is."""
-    problems = []
-    problem = kb_index.current_problem(index_dir)
-    if problem:
-        problems.append(Problem("CURRENT", problem))
-    current = kb_index.current_generation(index_dir)
-    if current and not problem:
-        problems += check_generation(index_dir / current, deep=deep)
-    if (index_dir / LEDGER_NAME).exists():
-        try:
-            with Ledger(index_dir, create=False) as ledger:
-                problems += [Problem(LEDGER_NAME, what) for what in ledger.integrity_problems()]
-        except LedgerDamaged as error:
-            problems.append(Problem(LEDGER_NAME, str(error).split(": ", 1)[-1]))
-    return problems
-
-
-def verify_index(index_dir: Path, *, generation: str | None = None, every: bool = False
-                 ) -> tuple[list[Problem], list[str]]:
-    """`kb verify`: every byte of the published generation (or of `generation`, or of every generation),
-    CURRENT and the ledger. Returns (problems, the generations checked)."""
-    index_dir = Path(index_dir)
-    if generation is not None or every:
-        names = [generation] if generation is not None else [g.name for g in kb_index.generation_dirs(index_dir)]
-        problems = [p for name in names for p in check_generation(index_dir / name, deep=True)]
-        return problems, names
-    if not (index_dir / kb_index.CURRENT).exists() and not (index_dir / LEDGER_NAME).exists():
-        raise FileNotFoundError(f"no index in {index_dir} yet (run: kb index PATH --index-dir {index_dir})")
-    current = kb_index.current_generation(index_dir)
-    return damage(index_dir, deep=True), [current] if current else []
-
-
-def _refuse_damaged(index_dir: Path, problems: list[Problem]) -> None:
-    listed = "; ".join(str(p) for p in problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
-    raise IndexDamaged(f"the index in {index_dir} is damaged: {listed}. Nothing was changed. "
-                       f"Run: kb index --repair --index-dir {index_dir} (it rebuilds the index from the letter "
-                       "texts it stored, without reading the files again)", problems)
 
 
 # --------------------------------------------------------------------------------------------
@@ -310,7 +228,7 @@ def reparse_index(index_dir: Path, *, jobs: int | None = None, timeout: float = 
         if every or kb_index.generation_format(index_dir / current) != kb_index.INDEX_FORMAT:
             report = _rebuild_from_stored(index_dir, ledger, "reparse", engine, options)
         else:
-            version = parser_version()
+            version = pool.parser_version()
             count = ledger.count_not_parsed_by(version)
             report = _run(index_dir, ledger, _stored_feed(ledger.letters_not_parsed_by(version)), engine=engine,
                           total=lambda: count, **options)
@@ -329,7 +247,7 @@ def repair_index(index_dir: Path, *, jobs: int | None = None, timeout: float = D
     options = dict(jobs=jobs, timeout=timeout, wall_timeout=None, memory_mb=memory_mb, checkpoint=checkpoint,
                    checkpoint_seconds=checkpoint_seconds, progress=progress, task=parse_stored)
     with IndexLock(index_dir):
-        _repair_ledger(index_dir)
+        repair_ledger(index_dir)
         with Ledger(index_dir) as ledger:
             if (index_dir / kb_index.CURRENT).exists() and kb_index.current_problem(index_dir):
                 (index_dir / kb_index.CURRENT).unlink()  # damaged: the ledger names the generation to publish
@@ -395,18 +313,12 @@ def _ready(index_dir: Path, ledger: Ledger, *, outdated_ok: bool = False) -> str
     recovered = recover(index_dir, ledger)
     problems = damage(index_dir, deep=True)
     if problems:
-        _refuse_damaged(index_dir, problems)
+        refuse_damaged(index_dir, problems)
     current = kb_index.current_generation(index_dir)
     if current and not outdated_ok and kb_index.generation_format(index_dir / current) != kb_index.INDEX_FORMAT:
         raise IndexOutdated(outdated_note(index_dir, kb_index.generation_format(index_dir / current))
                             + ". Nothing was changed")
     return recovered
-
-
-def outdated_note(index_dir: Path, index_format: int) -> str:
-    return (f"the index in {index_dir} was written by an older version of imr-kb (index format {index_format}; "
-            f"this version writes {kb_index.INDEX_FORMAT}): run kb index --reparse --all --index-dir {index_dir} "
-            "to rebuild it from the letters it stored (no letter file is read again)")
 
 
 def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot]], *, engine: str,
@@ -421,7 +333,7 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
     rebuild's target is inside of."""
     started = time.monotonic()
     run_id = ledger.next_run_id()
-    version = parser_version()
+    version = pool.parser_version()
     decisions = Decisions(ledger, replace=replace, parser=version, repairing=repairing)
     report = RunReport(run_id, tally=decisions.tally, engine=engine)
     expected = total() if total else 0
@@ -454,8 +366,8 @@ def _run(target: Path, ledger: Ledger, feed: Callable[[Decisions], Iterator[Slot
         # Ctrl-C or SIGTERM asks the run to stop between two decisions, never in the middle of one: what is
         # decided is then kept whole in a last checkpoint. Asking again abandons it (KeyboardInterrupt).
         with WorkerPool(jobs, timeout=timeout, wall_timeout=wall_timeout, memory_mb=memory_mb, store=store or target,
-                        task=task) as pool:
-            for number, parsed in pool.run(ordered.arguments(feed(decisions), stop), stop=stop):
+                        task=task) as workers:
+            for number, parsed in workers.run(ordered.arguments(feed(decisions), stop), stop=stop):
                 ordered.arrived(number, parsed)
         report.interrupted = stop.signal
         checkpoint_now(INTERRUPTED if report.interrupted else FINISHED)
@@ -532,19 +444,12 @@ def _stop_on_signals() -> Iterator[_StopRequest]:
 # Rebuilds, written beside the index
 
 
-def _read_marker(staging: Path) -> dict | None:
-    try:
-        return json.loads((staging / REBUILD_MARKER).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
 def _rebuild(index_dir: Path, ledger: Ledger, wanted: dict, feed, engine: str, replace: bool,
              total: Callable[[], int] | None, options: dict, *, repairing: bool = False) -> RunReport:
     """A whole new index built in index/rebuild/ (going on with an interrupted one of the same kind, paths
     and engine), then swapped in: its generation published, its ledger adopted, in one step."""
     staging = index_dir / REBUILD_DIR
-    marker = _read_marker(staging)
+    marker = read_marker(staging)
     resumed = marker is not None and {k: marker.get(k) for k in wanted} == wanted
     if not resumed:
         shutil.rmtree(staging, ignore_errors=True)
@@ -614,111 +519,7 @@ def _swap_in(index_dir: Path, ledger: Ledger, staging: Path, marker: dict, start
     return name
 
 
-def _repair_ledger(index_dir: Path) -> None:
-    """A ledger SQLite cannot read, or whose integrity check fails, is moved aside and rebuilt from the
-    letter documents of the newest generation that verifies (its files are then read again as changed)."""
-    path = index_dir / LEDGER_NAME
-    if not path.exists():
-        return
-    try:
-        with Ledger(index_dir, create=False) as ledger:
-            if not ledger.integrity_problems():
-                return
-    except LedgerDamaged:
-        pass
-    aside = path.with_name(f"{LEDGER_NAME}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
-    for suffix in ("", "-wal", "-shm"):
-        if Path(f"{path}{suffix}").exists():
-            os.replace(f"{path}{suffix}", f"{aside}{suffix}")
-    generation = next((g for g in reversed(kb_index.generation_dirs(index_dir))
-                       if not check_generation(g, deep=True)), None)
-    with Ledger(index_dir) as ledger:
-        if generation is None:
-            return
-        letters, files = [], []
-        for record in kb_index.stored_letter_records(generation):
-            source = record.get("source") or {}
-            items = record.get("items", [])
-            signature = "\n".join(f"{item['heading']}\t{item['decision']}" for item in items)
-            letters.append(LetterRow(record["letter_id"], len(items), source.get("path", ""), source.get("sha256", ""),
-                                     signature, source.get("kind", "text"), source.get("size", 0),
-                                     source.get("pages"), ""))
-            files.append(FileRow(source.get("path", ""), source.get("size", 0), 0, source.get("sha256"), "indexed",
-                                 None, None, record["letter_id"]))
-        ledger.record_checkpoint(Checkpoint(files=tuple(files), letters_added=tuple(letters)), run_id=0,
-                                 started_at=now(), generation=generation.name, counts={}, state=FINISHED)
-
-
 # --------------------------------------------------------------------------------------------
 # Status
 
-
-def rejected_files(index_dir: Path) -> list[FileRow]:
-    if not (Path(index_dir) / LEDGER_NAME).exists():
-        return []
-    with Ledger(Path(index_dir)) as ledger:
-        return ledger.rejected()
-
-
-@dataclass(frozen=True)
-class Status:
-    generation: str | None
-    engine: str | None
-    letters: int
-    passages: int
-    last_run: dict | None
-    rejected: list[FileRow]
-    retry: list[FileRow] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)  # damage the cheap check found
-    notes: list[str] = field(default_factory=list)  # an interrupted run or rebuild, an older parser...
-
-
-def index_status(index_dir: Path) -> Status:
-    """The published index as it is: its generation's own figures (from its manifest), the ledger's last
-    run, and what is wrong or unfinished. Reads only; never changes the index."""
-    index_dir = Path(index_dir)
-    if not (index_dir / LEDGER_NAME).exists() and not (index_dir / kb_index.CURRENT).exists():
-        return Status(None, None, 0, 0, None, [])
-    problems = damage(index_dir, deep=False)
-    notes = []
-    current = kb_index.current_generation(index_dir)
-    engine, letters, passages = None, 0, 0
-    if current and (index_dir / current).is_dir():
-        try:
-            engine = kb_index.generation_engine(index_dir / current)
-        except EngineError:
-            engine = None
-        counts = manifest_counts(index_dir / current)
-        if counts:
-            letters, passages = counts
-    last_run, rejected, retry = None, [], []
-    if not any(p.where == LEDGER_NAME for p in problems):
-        with Ledger(index_dir, create=False) as ledger:
-            last_run, rejected, retry = ledger.last_run(), ledger.rejected(), ledger.with_outcome(RETRY)
-            committed = ledger.generation()
-            if committed and committed != current:
-                notes.append(f"the last run was interrupted before publishing {committed}; run kb index to "
-                             "finish it")
-            if current and not counts:
-                letters, passages = ledger.totals()
-            older = ledger.count_not_parsed_by(parser_version())
-            if older:
-                notes.append(f"{older} letters were read by an older version of the parser; kb index --reparse "
-                             "parses them again from their stored text")
-    marker = _read_marker(index_dir / REBUILD_DIR)
-    if marker:
-        notes.append(f"a {marker.get('kind', 'rebuild')} started {marker.get('started_at')} is unfinished in "
-                     f"{index_dir / REBUILD_DIR}; run the same command to go on")
-    if current and (index_dir / current).is_dir() and kb_index.generation_format(index_dir / current) != \
-            kb_index.INDEX_FORMAT:
-        notes.append(outdated_note(index_dir, kb_index.generation_format(index_dir / current)))
-    if engine == "whoosh" and passages > WHOOSH_SLOW_PASSAGES:
-        notes.append(whoosh_size_note(passages, index_dir))
-    return Status(current, engine, letters, passages, last_run, rejected, retry, problems, notes)
-
-
-def whoosh_size_note(passages: int, index_dir: Path) -> str:
-    return (f"{passages:,} passages is past the size where Whoosh's searches slow down (faceted and phrase searches "
-            f"pass 300 ms at about {WHOOSH_SLOW_PASSAGES:,}; bench/RESULTS.md); switch to tantivy with: "
-            f"kb index --rebuild --engine tantivy --index-dir {index_dir} <your letter folders>")
 

@@ -21,6 +21,7 @@ stops the pool and keeps what was parsed (kb.ingest).
 
 from __future__ import annotations
 
+import ast
 import multiprocessing
 import os
 import resource
@@ -32,10 +33,25 @@ from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
-from kb.extract import ExtractError, extract_bytes, printable_path, read_dwc_record, read_letter_file
+import xxhash
+
+from kb.extract import (
+    ExtractError,
+    extract_bytes,
+    printable_path,
+    read_dwc_record,
+    read_letter_file,
+)
 from kb.letters import ParseError, parse_letter
 from kb.models import Letter
-from kb.store import original_path, read_stored_dwc, read_stored_text, store_dwc, store_original, store_text
+from kb.store import (
+    original_path,
+    read_stored_dwc,
+    read_stored_text,
+    store_dwc,
+    store_original,
+    store_text,
+)
 
 DEFAULT_TIMEOUT = 60.0  # seconds of processor time per file; real letters take milliseconds
 DEFAULT_MEMORY_MB = 1536  # address space per worker; PDFium plus Python need a few hundred MB
@@ -375,3 +391,30 @@ def _death(exitcode: int | None, memory_mb: int) -> str:
             return f"killed by {name}: from outside, or out of memory"
         return f"killed by {name}"
     return f"exit status {exitcode}" if exitcode is not None else "ended without an answer"
+
+
+def parser_version() -> str:
+    """A short hash of the parser's code and reference data: kb.letters and every kb module it imports,
+    and kb/data. A letter read by another version can be parsed again (kb index --reparse)."""
+    package = Path(__file__).resolve().parent
+    hasher = xxhash.xxh3_64()
+    pending, done = ["letters"], {}
+    while pending:
+        name = pending.pop()
+        # a module (kb/drugs.py) or a package of modules (kb/guidelines/)
+        files = [package / f"{name}.py"] if (package / f"{name}.py").is_file() else sorted((package / name).glob("*.py"))
+        if name in done or not files:
+            continue
+        done[name] = files
+        for source in files:
+            for node in ast.walk(ast.parse(source.read_bytes())):
+                if isinstance(node, ast.ImportFrom) and node.module == "kb":
+                    pending.extend(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("kb."):
+                    pending.append(node.module.split(".")[1])
+    for name in sorted(done):
+        for source in done[name]:
+            hasher.update(source.relative_to(package).as_posix().encode() + b"\0" + source.read_bytes())
+    for data in sorted((package / "data").glob("*.json")):
+        hasher.update(data.name.encode() + b"\0" + data.read_bytes())
+    return hasher.hexdigest()[:12]

@@ -361,7 +361,7 @@ def test_a_case_list_fetches_case_numbers_and_addresses(tmp_path, january):
 
 
 def test_update_fetches_what_was_decided_since_the_last_fetch_and_indexes_it(tmp_path):
-    from kb.ingest import index_status
+    from kb.health import index_status
 
     today = date.today()
     old = own_letters(12, today - timedelta(days=40), per_day=1, first_number=1)

@@ -15,11 +15,12 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 from kb import index as kb_index
 from kb.cli import main
-from kb.engines import engine_of
+from kb.engines import engine_named, engine_of
 from kb.ingest import IndexLock, index_paths
 from kb.ledger import Ledger
 from kb.pool import WorkerPool
@@ -347,7 +348,7 @@ def test_reparse_reads_the_stored_texts_only_and_changes_nothing_with_the_same_p
     shutil.rmtree(index_dir / "originals")
     nothing = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
     assert nothing.exit_code == 0 and "indexed     0" in nothing.output  # the same parser read them all
-    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    monkeypatch.setattr("kb.pool.parser_version", lambda: "a-new-parser")
     status = CliRunner().invoke(main, ["status", "--index-dir", str(index_dir)])
     assert "12 letters were read by an older version of the parser" in status.output
     result = CliRunner().invoke(main, ["index", "--reparse", "--index-dir", str(index_dir)])
@@ -367,7 +368,7 @@ def test_a_file_no_parser_could_read_is_read_again_by_a_new_parser(tmp_path, mon
     index_dir = tmp_path / "index"
     assert index_paths([letters], index_dir, jobs=1).counts["rejected"] == 1
     assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1  # the same parser: not again
-    monkeypatch.setattr("kb.ingest.parser_version", lambda: "a-new-parser")
+    monkeypatch.setattr("kb.pool.parser_version", lambda: "a-new-parser")
     again = index_paths([letters], index_dir, jobs=1)
     assert again.counts["rejected"] == 1 and again.counts["unchanged"] == 0  # read again (and still not a letter)
     assert index_paths([letters], index_dir, jobs=1).counts["unchanged"] == 1
@@ -393,3 +394,18 @@ def test_an_index_of_an_older_format_is_refused_until_it_is_parsed_again(tmp_pat
     assert rebuilt.exit_code == 0, rebuilt.output
     assert kb_index.generation_format(index_dir / kb_index.current_generation(index_dir)) == kb_index.INDEX_FORMAT
     assert check_consistent(index_dir)[0] == 6
+
+
+def test_a_whoosh_index_past_the_size_it_serves_well_says_how_to_switch(tmp_path, monkeypatch):
+    if engine_named().NAME != "whoosh":
+        pytest.skip("the warning is Whoosh's")
+    letters = tmp_path / "letters"
+    write_letters(letters, 30, seed=41)
+    monkeypatch.setattr("kb.health.WHOOSH_SLOW_PASSAGES", 10)
+    monkeypatch.setattr("kb.cli.WHOOSH_SLOW_PASSAGES", 10)
+    index_dir = tmp_path / "index"
+    indexed = CliRunner().invoke(main, ["index", str(letters), "--index-dir", str(index_dir)])
+    status = CliRunner().invoke(main, ["status", "--index-dir", str(index_dir)])
+    for output in (indexed.output, status.output):
+        assert "past the size where Whoosh's searches slow down" in output
+        assert f"kb index --rebuild --engine tantivy --index-dir {index_dir}" in output

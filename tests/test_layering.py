@@ -10,7 +10,8 @@ import ast
 from pathlib import Path
 
 KB = Path(__file__).resolve().parents[1] / "kb"
-PARSING = {"models", "letters", "drugs", "unknown_products", "guidelines", "treatments", "records", "synth", "dwc"}
+PARSING = {"models", "letters", "drugs", "unknown_products", "guidelines", "treatments", "records", "synth", "dwc",
+           "phrases", "regions", "bands", "diagnoses", "reasons", "wording", "why"}
 # The fetcher writes letter files for the indexer: it may ask kb.extract whether a download is a PDF, never
 # parse a letter or touch the index.
 FETCHER = {"fetch", "fetch_ledger", "http_client"}
