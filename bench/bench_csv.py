@@ -73,7 +73,8 @@ def main() -> None:
                   f"median {statistics.median(times):.2f} s", flush=True)
     print()
     print(f"machine: {machine()}; load {load_average()}")
-    print(f"versions: {versions('flask', 'gunicorn', 'whoosh-reloaded', 'tantivy')}; {args.rounds} rounds after a warm-up")
+    print(f"versions: {versions('flask', 'gunicorn', 'whoosh-reloaded', 'tantivy')}; "
+          f"{args.rounds} rounds after a warm-up")
     print()
     print("| index | export | rows | size | in process, median | best | processor time, median "
           "| over HTTP (gunicorn), median |")

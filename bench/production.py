@@ -44,7 +44,8 @@ def site_config(listen_port: int, upstream_port: int) -> str:
 
 def _main_config(prefix: Path) -> str:
     user = "user root;" if os.geteuid() == 0 else ""  # as root, workers that can read this private folder
-    temp = " ".join(f"{kind}_temp_path {prefix / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temp = " ".join(f"{kind}_temp_path {prefix / kind};" for kind in kinds)
     return (f"worker_processes auto; pid {prefix / 'nginx.pid'}; {user}\n"
             "events { worker_connections 4096; }\n"
             f"http {{ access_log off; {temp} include {prefix / 'site.conf'}; }}\n")

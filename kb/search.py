@@ -685,13 +685,13 @@ class _Compiler:
         q = self.q
         if node.field == "drug":
             self.words.extend(drug_names(node.value))
-            return q.any_of([self._term(field, value, f"drug:{node.value}") for field, value in self.drug_terms(node.value)]
-                            or [q.nothing()])
+            terms = self.drug_terms(node.value)
+            return q.any_of([self._term(field, value, f"drug:{node.value}") for field, value in terms] or [q.nothing()])
         value = self.resolve(node.field, node.value)
         if node.field in _SIDE_FIELDS:
             column = _INDEX_FIELD[node.field]
-            return q.any_of([self._term(column, v, f"{node.field}:{node.value}") for v in self.refinements(column, value)]
-                            or [q.nothing()])
+            shown = f"{node.field}:{node.value}"
+            return q.any_of([self._term(column, v, shown) for v in self.refinements(column, value)] or [q.nothing()])
         return self._term(_INDEX_FIELD[node.field], value, f"{node.field}:{node.value}")
 
 

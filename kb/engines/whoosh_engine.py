@@ -196,7 +196,6 @@ def _within_budget(docnums: Iterator[int]) -> Iterator[int]:
         yield docnum
 
 
-
 class WhooshUnreadable(RuntimeError):
     """Whoosh could not open a generation (a damaged table of contents or segment, say)."""
 
@@ -237,7 +236,8 @@ class WhooshReader:
 
     def prefix_frequency(self, field: str, prefix: str) -> int:
         """The documents of every term starting with `prefix`, summed (what a prefix query reads)."""
-        return sum(self.searcher.doc_frequency(field, term) for term in self.searcher.reader().expand_prefix(field, prefix))
+        terms = self.searcher.reader().expand_prefix(field, prefix)
+        return sum(self.searcher.doc_frequency(field, term) for term in terms)
 
     def mask(self, query, rows: int, universe=None) -> np.ndarray:
         mask = np.zeros(rows, dtype=bool)
