@@ -24,7 +24,8 @@ COLUMNS_FILE = "columns.npz"
 # The multi-valued facets kept in columns, by the index field they come from.
 MULTI = ("drug", "product", "unresolved", "drug_class", "category", "subcategory", "decision", "guideline",
          "guideline_ca", "guideline_reviewer", "guideline_source", "specialty", "state", "divergent",
-         "dwc_category", "dwc_decision", "dwc_check")
+         "dwc_category", "dwc_decision", "dwc_check",
+         "region", "regions", "side", "since_injury", "injury_phase", "diagnosis", "diagnosis_category", "reason")
 
 
 @dataclass(frozen=True)

@@ -231,7 +231,7 @@ class Decisions:
         if old:
             self.tally.passages_removed += old.passages
         source = kb_index.Source(printable_path(parsed.path), parsed.sha256, parsed.kind, parsed.size, parsed.pages)
-        docs = kb_index.documents(parsed.letter, source, parsed.dwc)
+        docs = kb_index.documents(parsed.letter, source, parsed.dwc, parsed.why)
         row = LetterRow(letter_id, len(docs) - 1, parsed.path, parsed.sha256, items_signature(parsed.letter),
                         parsed.kind, parsed.size, parsed.pages, self.parser)
         self._letters[letter_id] = (self.batch, row)

@@ -39,12 +39,13 @@ from kb.guidelines import citation_ancestry
 from kb.integrity import read_manifest, write_manifest
 from kb.models import Letter
 from kb.records import item_record, letter_record
+from kb.why import why_tags
 
 CURRENT = "CURRENT"
-# The fields a generation's documents have: 3 with the DWC's rows (dwc_*), 2 with drugs by ingredient
-# (product, unresolved), 1 before. A generation of another format is served, but only
-# `kb index --reparse --all` builds on it.
-INDEX_FORMAT = 3
+# The fields a generation's documents have: 4 with each item's region, time since injury, diagnoses and
+# reasons (kb.why), 3 with the DWC's rows (dwc_*), 2 with drugs by ingredient (product, unresolved), 1
+# before. A generation of another format is served, but only `kb index --reparse --all` builds on it.
+INDEX_FORMAT = 4
 GENERATION_PREFIX = "gen-"
 KEEP_GENERATIONS = 2  # the published one and the one before it (rollback)
 
@@ -134,15 +135,19 @@ def _dwc_item_record(check: ItemCheck | None) -> dict | None:
                             "dwc_decision": t.dwc_decision, "filed_under": filed_under(t)} for t in check.treatments]}
 
 
-def documents(letter: Letter, source: Source, dwc: dict | None = None) -> list[dict]:
+def documents(letter: Letter, source: Source, dwc: dict | None = None, why: list[dict] | None = None) -> list[dict]:
     """The index documents of one letter: its letter document, then one passage document per item.
 
     `dwc` is the DWC's search row for the letter (the sidecar kb fetch writes): kept whole with the letter,
     and per item as the matched row's category, subcategory and decision, with how the parser's compare.
+    `why` is kb.why.why_tags(letter), when the worker that parsed it has it already: each item's body region
+    and side, time since injury, diagnoses and decision reasons (with the sentences that state them). The
+    worker's age and sex are not indexed: the site offers no demographic facets (reliability.md).
     Multi-valued facets are comma-separated strings (values never contain commas, see _keyword).
     """
     letter_id = letter_id_of(letter)
     checks = dwc_checks(letter, dwc)
+    why = why if why is not None else why_tags(letter)
     when = _decision_datetime(letter.decision_date)
     shared = {
         "letter_id": letter_id,
@@ -163,7 +168,7 @@ def documents(letter: Letter, source: Source, dwc: dict | None = None) -> list[d
         for item_data, check in zip(record["items"], checks):
             item_data["dwc"] = _dwc_item_record(check)
     docs = [{"kind": LETTER, "passage_id": letter_id, "data": json.dumps(record, ensure_ascii=False), **shared}]
-    for item, check in zip(letter.items, checks):
+    for item, check, tags in zip(letter.items, checks, why):
         ca = [c.id for c in item.claims_administrator_citations]
         reviewer = [c.id for c in item.reviewer_citations]
         cited = [*ca, *reviewer]
@@ -190,10 +195,32 @@ def documents(letter: Letter, source: Source, dwc: dict | None = None) -> list[d
             ),
             "divergent": "differ" if set(ca) != set(reviewer) else "same",
             **_dwc_fields(check),
-            "data": json.dumps({**item_record(item), "dwc": _dwc_item_record(check)}, ensure_ascii=False),
+            **_why_fields(tags),
+            "data": json.dumps({**item_record(item), "dwc": _dwc_item_record(check), "why": _why_record(tags)},
+                               ensure_ascii=False),
             **shared,
         })
     return docs
+
+
+def _why_fields(tags: dict) -> dict:
+    """An item's kb.why tags as passage fields (facets, and the days for since_injury:<90d)."""
+    return {
+        "region": tags["region"],
+        "regions": _keyword(tags["regions"] or [tags["region"]]),
+        "side": tags["side"],
+        "since_injury": tags["since_injury"],
+        "injury_phase": tags["injury_phase"],
+        "days_since_injury": tags["days_since_injury"] if tags["days_since_injury"] is not None else -1,
+        "diagnosis": _keyword(d["id"] for d in tags["diagnoses"]),
+        "diagnosis_category": _keyword(tags["diagnosis_categories"]),
+        "reason": _keyword(tags["reason_ids"]),
+    }
+
+
+def _why_record(tags: dict) -> dict:
+    """What the letter page shows of an item's kb.why tags: all but the worker's age and sex."""
+    return {key: value for key, value in tags.items() if key not in ("age_band", "sex", "ordinal")}
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from kb.store import (
     store_original,
     store_text,
 )
+from kb.why import why_tags
 
 DEFAULT_TIMEOUT = 60.0  # seconds of processor time per file; real letters take milliseconds
 DEFAULT_MEMORY_MB = 1536  # address space per worker; PDFium plus Python need a few hundred MB
@@ -78,6 +79,7 @@ class Parsed:
     code: str | None = None  # rejection code, when letter is None
     reason: str | None = None
     dwc: dict | None = None  # the DWC's search row kept beside the file (kb.extract.read_dwc_record)
+    why: list[dict] | None = None  # kb.why.why_tags of the letter, tagged here in the worker
 
 
 @dataclass(frozen=True)
@@ -107,7 +109,8 @@ def parse_file(path: str, store: Path | None = None) -> Parsed:
                 store_original(store, extracted.sha256, data)
             if dwc is not None:
                 store_dwc(store, extracted.sha256, dwc)
-        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter, dwc=dwc)
+        return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter, dwc=dwc,
+                      why=why_tags(letter))
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
     except ParseError as error:
@@ -140,7 +143,7 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
         return Parsed(stored.path, code="internal-error",
                       reason=f"{shown} could not be processed: {type(error).__name__}: {error}")
     return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter,
-                  dwc=_dwc_of(stored, store))
+                  dwc=_dwc_of(stored, store), why=why_tags(letter))
 
 
 def _dwc_of(stored: StoredLetter, store: Path | None) -> dict | None:

@@ -26,9 +26,11 @@ from kb.engines.analysis import stems
 NAME = "tantivy"
 WRITER_HEAP = 256_000_000  # split between the writer's threads; more means fewer, larger segments
 
-_KEYS = ("kind", "passage_id", "letter_id", "case_number", "decision", "category", "subcategory", "divergent")
+_KEYS = ("kind", "passage_id", "letter_id", "case_number", "decision", "category", "subcategory", "divergent",
+         "region", "side", "since_injury", "injury_phase")
 _MULTI = ("drug", "product", "unresolved", "drug_class", "brand", "guideline_ca", "guideline_reviewer", "guideline",
-          "guideline_source", "specialty", "state", "dwc_category", "dwc_subcategory", "dwc_decision", "dwc_check")
+          "guideline_source", "specialty", "state", "dwc_category", "dwc_subcategory", "dwc_decision", "dwc_check",
+          "regions", "diagnosis", "diagnosis_category", "reason")
 # comma-separated in the documents: one term per value here
 _TEXT = ("heading", "rationale")
 
@@ -41,6 +43,7 @@ def _schema() -> tantivy.Schema:
         builder.add_text_field(name, tokenizer_name="whitespace", index_option="position")
     builder.add_integer_field("year", indexed=True, fast=True)
     builder.add_integer_field("day", indexed=True, fast=True)
+    builder.add_integer_field("days_since_injury", indexed=True, fast=True)
     builder.add_boolean_field("synthetic", indexed=True)
     builder.add_unsigned_field("row", indexed=True, fast=True)
     builder.add_bytes_field("stored", stored=True)
@@ -80,6 +83,7 @@ def _document(doc: dict, row: int) -> tantivy.Document:
             document.add_text(name, " ".join(stems(doc[name])))
     document.add_integer("year", doc.get("year", 0))
     document.add_integer("day", doc.get("day", -1))
+    document.add_integer("days_since_injury", doc.get("days_since_injury", -1))
     document.add_boolean("synthetic", bool(doc.get("synthetic")))
     document.add_unsigned("row", row)
     when = doc.get("decision_date")
