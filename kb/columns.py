@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -26,6 +26,8 @@ MULTI = ("drug", "product", "unresolved", "drug_class", "category", "subcategory
          "guideline_ca", "guideline_reviewer", "guideline_source", "specialty", "state", "divergent",
          "dwc_category", "dwc_decision", "dwc_check",
          "region", "regions", "side", "since_injury", "injury_phase", "diagnosis", "diagnosis_category", "reason")
+# Facets computed over a whole generation rather than read from each document: reused wording (kb.wording_store).
+DERIVED = ("wording", "wording_group")
 
 
 @dataclass(frozen=True)
@@ -86,13 +88,42 @@ class Columns:
     year: np.ndarray  # int16, 0 when unknown
     day: np.ndarray  # int32 days since 1970-01-01, -1 when unknown
     facets: dict[str, Facet]
+    passage_hash: np.ndarray | None = None  # int64: the passage id's hash (kb.wording_store.id_hashes), 0 if none
+    wording_others: np.ndarray | None = None  # int32: other letters that reuse the rationale's wording; -1 unknown
 
     @property
     def rows(self) -> int:
         return len(self.passage)
 
+    def with_wording(self, hashes: np.ndarray, groups: np.ndarray, others: np.ndarray) -> Columns:
+        """These columns with the reused wording of the passages whose hashes are given (kb.wording_store:
+        each one's group and how many other letters share its wording): the `wording` facet (templated or
+        individual), the `wording_group` facet (a group's id, for templated ones) and `wording_others`."""
+        order = np.argsort(hashes)
+        found = np.searchsorted(hashes[order], self.passage_hash) if len(hashes) else np.zeros(self.rows, np.int64)
+        found = np.minimum(found, max(len(hashes) - 1, 0))
+        known = self.passage & (len(hashes) > 0) & (hashes[order][found] == self.passage_hash) if len(hashes) \
+            else np.zeros(self.rows, bool)
+        row_others = np.full(self.rows, -1, dtype=np.int32)
+        row_others[known] = others[order][found[known]]
+        row_groups = np.full(self.rows, -1, dtype=np.int64)
+        row_groups[known] = groups[order][found[known]]
+        templated = row_others > 0
+        kind = np.where(templated, 0, 1)[known]
+        indptr = np.concatenate([[0], np.cumsum(known)]).astype(np.int64)
+        wording = Facet(np.asarray(["templated", "individual"], dtype=str), indptr, kind.astype(np.int32),
+                        _entry_rows(indptr))
+        values, indices = np.unique(row_groups[templated], return_inverse=True)
+        group_indptr = np.concatenate([[0], np.cumsum(templated)]).astype(np.int64)
+        group = Facet(values.astype(str), group_indptr, indices.astype(np.int32), _entry_rows(group_indptr))
+        return replace(self, facets={**self.facets, "wording": wording, "wording_group": group},
+                       wording_others=row_others)
+
     def save(self, directory: Path) -> None:
         arrays = {"passage": self.passage, "year": self.year, "day": self.day}
+        for name in ("passage_hash", "wording_others"):
+            if getattr(self, name) is not None:
+                arrays[name] = getattr(self, name)
         for name, facet in self.facets.items():
             arrays[f"{name}.values"] = facet.values
             arrays[f"{name}.indptr"] = facet.indptr
@@ -101,10 +132,11 @@ class Columns:
         np.savez(temporary, **arrays)
         temporary.replace(directory / COLUMNS_FILE)
 
-    def extended(self, rows: int, added: Iterable[tuple[int, int, int, dict[str, Sequence[str]]]],
+    def extended(self, rows: int, added: Iterable[tuple[int, int, int, dict[str, Sequence[str]], int]],
                  live: np.ndarray) -> Columns:
-        """These columns grown to `rows` rows, with the `added` rows' (row, year, day, values) (each row
-        new, past the existing ones) and `live` (the rows of every live passage) as the passage mask."""
+        """These columns grown to `rows` rows, with the `added` rows' (row, year, day, values, passage hash)
+        (each row new, past the existing ones) and `live` (the rows of every live passage) as the passage
+        mask. The reused-wording facets are left out: they are computed for the whole (with_wording)."""
         added = sorted(added, key=lambda entry: entry[0])
         if added and added[0][0] < self.rows:
             raise ValueError(f"row {added[0][0]} is already in the columns ({self.rows} rows)")
@@ -112,16 +144,21 @@ class Columns:
         passage[live] = True
         year = np.zeros(rows, dtype=np.int16)
         day = np.full(rows, -1, dtype=np.int32)
+        passage_hash = np.zeros(rows, dtype=np.int64)
         year[: self.rows], day[: self.rows] = self.year, self.day
-        for row, row_year, row_day, _ in added:
-            year[row], day[row] = row_year, row_day
+        if self.passage_hash is not None:
+            passage_hash[: self.rows] = self.passage_hash
+        for row, row_year, row_day, _, row_hash in added:
+            year[row], day[row], passage_hash[row] = row_year, row_day, row_hash
         facets = {}
         for name, facet in self.facets.items():
+            if name in DERIVED:
+                continue
             lookup = dict(facet.ids)
             new_values = list(facet.values.tolist())
             counts = np.zeros(rows - self.rows, dtype=np.int64)
             indices = []
-            for row, _, _, values in added:
+            for row, _, _, values, _ in added:
                 for value in values.get(name, ()):
                     if value not in lookup:
                         lookup[value] = len(new_values)
@@ -131,14 +168,14 @@ class Columns:
             indptr = np.concatenate([facet.indptr, facet.indptr[-1] + np.cumsum(counts)])
             all_indices = np.concatenate([facet.indices, np.asarray(indices, dtype=np.int32)])
             facets[name] = Facet(np.asarray(new_values, dtype=str), indptr, all_indices, _entry_rows(indptr))
-        return Columns(passage, year, day, facets)
+        return Columns(passage, year, day, facets, passage_hash)
 
     @classmethod
     def load(cls, directory: Path) -> Columns:
         with np.load(directory / COLUMNS_FILE, allow_pickle=False) as data:
             arrays = {name: data[name] for name in data.files}
         facets = {}
-        for name in MULTI:
+        for name in (*MULTI, *(name for name in DERIVED if f"{name}.indptr" in arrays)):
             if f"{name}.indptr" not in arrays:  # a generation written before the facet existed: no values
                 arrays[f"{name}.indptr"] = np.zeros(len(arrays["passage"]) + 1, dtype=np.int64)
                 arrays[f"{name}.values"] = np.asarray([], dtype=str)
@@ -146,7 +183,8 @@ class Columns:
             indptr = arrays[f"{name}.indptr"]
             facets[name] = Facet(arrays[f"{name}.values"], indptr, arrays[f"{name}.indices"],
                                  _entry_rows(indptr))
-        return cls(arrays["passage"], arrays["year"], arrays["day"], facets)
+        return cls(arrays["passage"], arrays["year"], arrays["day"], facets, arrays.get("passage_hash"),
+                   arrays.get("wording_others"))
 
 
 def facet_totals(directory: Path, name: str) -> dict[str, int]:
@@ -170,6 +208,7 @@ class ColumnsBuilder:
         self.passage = array("b")
         self.year = array("h")
         self.day = array("i")
+        self.passage_hash = array("q")
         self._lookup: dict[str, dict[str, int]] = {name: {} for name in MULTI}
         self._indices: dict[str, array] = {name: array("i") for name in MULTI}
         self._indptr: dict[str, array] = {name: array("q", [0]) for name in MULTI}
@@ -178,10 +217,12 @@ class ColumnsBuilder:
     def rows(self) -> int:
         return len(self.passage)
 
-    def add(self, *, passage: bool, year: int = 0, day: int = -1, values: dict[str, Sequence[str]] | None = None):
+    def add(self, *, passage: bool, year: int = 0, day: int = -1, values: dict[str, Sequence[str]] | None = None,
+            passage_hash: int = 0):
         self.passage.append(passage)
         self.year.append(year)
         self.day.append(day)
+        self.passage_hash.append(passage_hash)
         values = values or {}
         for name in MULTI:
             lookup, indices = self._lookup[name], self._indices[name]
@@ -201,4 +242,5 @@ class ColumnsBuilder:
             np.frombuffer(self.year, dtype=np.int16).copy(),
             np.frombuffer(self.day, dtype=np.int32).copy(),
             facets,
+            np.frombuffer(self.passage_hash, dtype=np.int64).copy(),
         )

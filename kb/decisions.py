@@ -36,6 +36,7 @@ from kb.ledger import (
     Outcome,
 )
 from kb.pool import Parsed, StoredLetter
+from kb.wording import signature
 
 # rejection codes whose cause can pass: the file is read again by the next run
 PASSING = frozenset({"not-found", "unreadable-file", "unreadable-folder", "retry"})
@@ -240,7 +241,9 @@ class Decisions:
         self.changes += 1
         self.tally.passages_added += row.passages
         self._sha[parsed.sha256] = (self.batch, parsed.path)
-        return kb_index.Change(letter_id, tuple(docs))
+        signatures = parsed.signatures or tuple(signature(item.rationale) for item in parsed.letter.items)
+        passages = [doc["passage_id"] for doc in docs if doc["kind"] == kb_index.PASSAGE]
+        return kb_index.Change(letter_id, tuple(docs), tuple(zip(passages, signatures)))
 
     def _remove_letter(self, letter_id: str) -> list[kb_index.Change]:
         old = self.letter(letter_id)

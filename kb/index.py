@@ -40,6 +40,7 @@ from kb.integrity import read_manifest, write_manifest
 from kb.models import Letter
 from kb.records import item_record, letter_record
 from kb.why import why_tags
+from kb.wording_store import id_hashes
 
 CURRENT = "CURRENT"
 # The fields a generation's documents have: 4 with each item's region, time since injury, diagnoses and
@@ -311,10 +312,12 @@ def open_generation(path: Path) -> Reader:
 
 @dataclass(frozen=True)
 class Change:
-    """Replace one letter's documents: delete every document of `letter_id`, then add `docs` (if any)."""
+    """Replace one letter's documents: delete every document of `letter_id`, then add `docs` (if any), whose
+    rationales' MinHash signatures (kb.wording) are `signatures`, as (passage id, signature)."""
 
     letter_id: str
     docs: tuple[dict, ...] = ()
+    signatures: tuple = ()
 
 
 def apply_changes(generation: Path, changes: Iterable[Change], *, optimize: bool = False,
@@ -334,10 +337,10 @@ def count_documents(generation: Path) -> tuple[int, int]:
     return engine_of(generation).count_documents(generation, LETTER)
 
 
-def column_values(doc: dict) -> tuple[int, int, dict[str, list[str]]]:
-    """A passage document's (year, day, facet values) as kb.columns keeps them."""
+def column_values(doc: dict) -> tuple[int, int, dict[str, list[str]], int]:
+    """A passage document's (year, day, facet values, passage id hash) as kb.columns keeps them."""
     values = {name: [v for v in (doc.get(name) or "").split(",") if v] for name in COLUMN_FACETS}
-    return doc["year"], doc["day"], values
+    return doc["year"], doc["day"], values, int(id_hashes([doc["passage_id"]])[0])
 
 
 def build_columns(generation: Path, base: Columns | None = None,
@@ -358,8 +361,8 @@ def build_columns(generation: Path, base: Columns | None = None,
     for row, fields in passages:
         while builder.rows < row:
             builder.add(passage=False)
-        year, day, values = column_values(fields)
-        builder.add(passage=True, year=year, day=day, values=values)
+        year, day, values, passage_hash = column_values(fields)
+        builder.add(passage=True, year=year, day=day, values=values, passage_hash=passage_hash)
     while builder.rows < rows:
         builder.add(passage=False)
     return builder.build()

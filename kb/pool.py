@@ -53,6 +53,7 @@ from kb.store import (
     store_text,
 )
 from kb.why import why_tags
+from kb.wording import signature
 
 DEFAULT_TIMEOUT = 60.0  # seconds of processor time per file; real letters take milliseconds
 DEFAULT_MEMORY_MB = 1536  # address space per worker; PDFium plus Python need a few hundred MB
@@ -80,6 +81,7 @@ class Parsed:
     reason: str | None = None
     dwc: dict | None = None  # the DWC's search row kept beside the file (kb.extract.read_dwc_record)
     why: list[dict] | None = None  # kb.why.why_tags of the letter, tagged here in the worker
+    signatures: tuple | None = None  # kb.wording.signature of each item's rationale, in item order
 
 
 @dataclass(frozen=True)
@@ -110,7 +112,7 @@ def parse_file(path: str, store: Path | None = None) -> Parsed:
             if dwc is not None:
                 store_dwc(store, extracted.sha256, dwc)
         return Parsed(path, extracted.sha256, extracted.kind, extracted.size, extracted.pages, letter, dwc=dwc,
-                      why=why_tags(letter))
+                      why=why_tags(letter), signatures=_signatures(letter))
     except ExtractError as error:
         return Parsed(path, code=error.code, reason=error.reason)
     except ParseError as error:
@@ -143,7 +145,12 @@ def parse_stored(stored: StoredLetter, store: Path | None = None) -> Parsed:
         return Parsed(stored.path, code="internal-error",
                       reason=f"{shown} could not be processed: {type(error).__name__}: {error}")
     return Parsed(stored.path, stored.sha256, stored.kind, stored.size, stored.pages, letter,
-                  dwc=_dwc_of(stored, store), why=why_tags(letter))
+                  dwc=_dwc_of(stored, store), why=why_tags(letter), signatures=_signatures(letter))
+
+
+def _signatures(letter: Letter) -> tuple:
+    """The MinHash signature of each item's rationale (kb.wording), for reused wording at index time."""
+    return tuple(signature(item.rationale) for item in letter.items)
 
 
 def _dwc_of(stored: StoredLetter, store: Path | None) -> dict | None:

@@ -29,6 +29,7 @@ from kb import index as kb_index
 from kb.columns import Columns
 from kb.integrity import has_manifest, read_manifest
 from kb.ledger import Checkpoint, Ledger
+from kb.wording_store import WordingStore
 
 QUEUE_LETTERS = 256  # letters decided but not yet written; each holds its documents
 _STOP = object()
@@ -108,6 +109,8 @@ class GenerationWriter:
     def _write(self, ledger: Ledger) -> None:
         current = kb_index.current_generation(self.index_dir)
         columns = Columns.load(self.index_dir / current) if current else None
+        if columns is not None and columns.passage_hash is None:  # made before columns kept passage ids
+            columns = kb_index.build_columns(self.index_dir / current)
         manifest = read_manifest(self.index_dir / current) if current and has_manifest(self.index_dir / current) \
             else None
         while True:
@@ -128,9 +131,10 @@ class GenerationWriter:
                        manifest: dict | None) -> tuple[Columns, dict, Batch]:
         current = kb_index.current_generation(self.index_dir)
         working = kb_index.start_generation(self.index_dir, current, self.engine)
+        wording = WordingStore.load(working)
         added: list[dict] = []
         end: list[Batch] = []
-        rows = kb_index.apply_changes(working, self._changes(first, added, end),
+        rows = kb_index.apply_changes(working, self._changes(first, added, end, wording),
                                       optimize=False, first_row=columns.rows if columns is not None else 0)
         batch = end[0]
         if batch.optimize:  # merges Whoosh's segments (renumbering it, so its columns are read whole anyway)
@@ -138,6 +142,8 @@ class GenerationWriter:
         passage_rows = [(row, doc) for row, doc in zip(rows or (), added) if doc["kind"] == kb_index.PASSAGE]
         columns = kb_index.build_columns(working, columns if rows is not None else None,
                                          passage_rows if rows is not None else None)
+        wording.save(working)
+        columns = columns.with_wording(*wording.others())
         letters, passages = kb_index.count_documents(working)
         manifest = kb_index.seal_generation(working, columns, letters=letters, passages=passages, previous=manifest)
         ledger.record_checkpoint(batch.checkpoint, run_id=self.run_id, started_at=self.started_at,
@@ -148,14 +154,19 @@ class GenerationWriter:
         self.published = working.name
         return columns, manifest, batch
 
-    def _changes(self, first: kb_index.Change, added: list[dict], end: list[Batch]) -> Iterator[kb_index.Change]:
+    def _changes(self, first: kb_index.Change, added: list[dict], end: list[Batch],
+                 wording: WordingStore) -> Iterator[kb_index.Change]:
         """The batch's changes as they arrive, up to its Batch (put in `end`); each added document's
-        facet fields kept in `added`, in the order the engine adds them."""
+        facet fields kept in `added`, in the order the engine adds them, and its rationale's signature
+        given to the reused-wording store (the letter's earlier rationales no longer counting)."""
         item = first
         while True:
             for doc in item.docs:
                 added.append({"kind": doc["kind"], "year": doc["year"], "day": doc["day"],
+                              "passage_id": doc["passage_id"],
                               **{name: doc.get(name) for name in kb_index.COLUMN_FACETS}})
+            wording.remove_letters([item.letter_id])
+            wording.add([(passage_id, item.letter_id, signature) for passage_id, signature in item.signatures])
             yield item
             item = self._queue.get()
             if isinstance(item, Batch):

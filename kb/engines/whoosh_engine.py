@@ -30,7 +30,7 @@ TEXT_ANALYZER = StemmingAnalyzer(stoplist=None, minsize=1)
 # Multi-valued facets are comma-separated KEYWORD fields: values never contain commas (kb.index._keyword).
 SCHEMA = Schema(
     kind=ID(stored=True, sortable=True),
-    passage_id=ID(unique=True, stored=True),
+    passage_id=ID(unique=True, stored=True, sortable=True),
     letter_id=ID(stored=True),
     case_number=ID(stored=True),
     ordinal=NUMERIC(int, stored=True, sortable=True),
@@ -136,6 +136,7 @@ def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[i
             fields = {name: list(reader.column_reader(name)) for name in MULTI}
             years = list(reader.column_reader("year"))
             days = list(reader.column_reader("day"))
+            ids = list(reader.column_reader("passage_id"))
             live = set(reader.all_doc_ids())
     finally:
         index.close()
@@ -143,7 +144,7 @@ def passage_values(path: Path, passage_kind: str) -> tuple[int, Iterator[tuple[i
     def passages() -> Iterator[tuple[int, dict]]:
         for row in range(rows):
             if kinds[row] == passage_kind and row in live:
-                yield row, {"year": years[row], "day": days[row],
+                yield row, {"year": years[row], "day": days[row], "passage_id": ids[row],
                             **{name: column[row] for name, column in fields.items()}}
 
     return rows, passages()
