@@ -114,12 +114,15 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(index_dir: Path, *, workers: int = 2, timeout: int = 30):
-    """gunicorn serving the site over `index_dir` on a free loopback port; yields the port."""
+def gunicorn(index_dir: Path, *, workers: int = 2, timeout: int = 30, production: bool = False,
+             env: dict[str, str] | None = None):
+    """gunicorn serving the site over `index_dir` on a free loopback port; yields the port. `production`:
+    with the production settings (kb/web/gunicorn_conf.py: threaded workers), else sync workers."""
     port = free_port()
-    env = {**os.environ, "KB_INDEX_DIR": str(Path(index_dir).resolve())}
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-               "--timeout", str(timeout), "--log-level", "warning", "kb.web:create_app()"]
+    env = {**os.environ, "KB_INDEX_DIR": str(Path(index_dir).resolve()), **(env or {})}
+    settings = ["--config", "python:kb.web.gunicorn_conf"] if production else ["--timeout", str(timeout)]
+    command = [sys.executable, "-m", "gunicorn", *settings, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+               "--log-level", "warning", "kb.web:create_app()"]
     with tempfile.TemporaryFile("w+") as log:  # a file, not a pipe: a full pipe would stall the server
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
         try:

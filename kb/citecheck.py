@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from kb import budget
 from kb.documents import CASE_NUMBER
 
 MAX_BRIEF_CHARS = 200_000
@@ -19,8 +20,10 @@ MAX_CASE_NUMBERS = 500
 MAX_QUOTES = 200
 MIN_QUOTE_WORDS = 6
 
-_QUOTE = re.compile(r"“([^”]{10,4000})”|\"([^\"]{10,4000})\"")
-_ELLIPSIS = re.compile(r"\s*(?:\.\s?\.\s?\.|…)\s*")
+QUOTE_CHARS = (10, 4000)  # the shortest and longest text between quotation marks that is a quotation
+_CLOSING_MARK = {"“": "”", '"': '"'}
+_ELLIPSIS = re.compile(r"\.\s?\.\s?\.|…")  # the spaces around it go when the fragments are normalized
+_IN_PARTS = "check the brief in parts, or try again in a moment"
 _DASHES = str.maketrans({"‐": "-", "‑": "-", "–": "-", "—": "-", "’": "'", "‘": "'", "“": '"', "”": '"'})
 
 
@@ -51,13 +54,51 @@ def case_mentions(text: str) -> list[CaseMention]:
 
 def quotations(text: str) -> list[Quote]:
     found = []
-    for match in _QUOTE.finditer(text):
-        quoted = match.group(1) or match.group(2)
+    for start, end in _quoted_spans(text):
+        quoted = text[start + 1:end - 1]
         if len(quoted.split()) < MIN_QUOTE_WORDS:
             continue
         fragments = [normalize(part) for part in _ELLIPSIS.split(quoted)]
-        found.append(Quote(" ".join(quoted.split()), match.start(), match.end(), [f for f in fragments if f]))
+        found.append(Quote(" ".join(quoted.split()), start, end, [f for f in fragments if f]))
     return found
+
+
+def _quoted_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each quotation, from left to right, as a regular expression would find them: an
+    opening mark (“ or "), QUOTE_CHARS characters without its closing mark, the closing mark (” or ").
+
+    The marks are looked for with str.find, each stretch of the text scanned about once: a regular
+    expression with a bounded repeat tries up to 4,000 characters after every one of 200,000 opening marks.
+    """
+    spans: list[tuple[int, int]] = []
+    next_of = {opening: _next_quotation(text, opening, closing, 0) for opening, closing in _CLOSING_MARK.items()}
+    while any(next_of.values()):
+        span = min(found for found in next_of.values() if found)
+        spans.append(span)
+        for opening, found in next_of.items():
+            if found and found[0] < span[1]:
+                next_of[opening] = _next_quotation(text, opening, _CLOSING_MARK[opening], span[1])
+    return spans
+
+
+def _next_quotation(text: str, opening: str, closing: str, start: int) -> tuple[int, int] | None:
+    """The first quotation opened by `opening` at or after `start`, or None."""
+    shortest, longest = QUOTE_CHARS
+    at = text.find(opening, start)
+    close = -1
+    while at >= 0:
+        if close <= at:
+            close = text.find(closing, at + 1)
+            if close < 0:
+                return None
+        length = close - at - 1
+        if shortest <= length <= longest:
+            return at, close + 1
+        if length < shortest:  # any opening mark before `close` is nearer still; a straight closing one may open
+            at = close if opening == closing else text.find(opening, close + 1)
+        else:  # the opening marks too far from `close` are passed over at once
+            at = text.find(opening, max(at + 1, close - longest - 1))
+    return None
 
 
 def normalize(text: str) -> str:
@@ -105,6 +146,7 @@ def check_brief(text: str, index) -> dict:
     letters: dict[str, dict | None] = {}
     for mention in mentions:
         if mention.case_number not in letters:
+            budget.check(f"looking up case number {len(letters) + 1} of the brief", advice=_IN_PARTS)
             letters[mention.case_number] = index.letter(mention.case_number)
     cases = []
     for mention in mentions:
@@ -117,7 +159,8 @@ def check_brief(text: str, index) -> dict:
                       for item in record["items"]] if record else [],
         })
     checked = []
-    for quote in quotes:
+    for number, quote in enumerate(quotes, 1):
+        budget.check(f"checking quotation {number} of {len(quotes)}", advice=_IN_PARTS)
         passages = [hit for hit in index.quote_candidates(quote.fragments) if contains(hit["rationale"], quote)]
         checked.append({"text": quote.text, "start": quote.start, "found": bool(passages),
                         "passages": [{"passage_id": hit["passage_id"], "heading": hit["heading"],

@@ -50,7 +50,8 @@ def letter_id_of(letter: Letter) -> str:
 
 
 # An IMR case number as people write it: any case, spaces, no dash or a typographic one ("cm16 0213037").
-CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])CM\s*(\d{2})\s*[-‐‑–—]?\s*(\d{7})(?!\d)", re.I)
+# The spaces are matched possessively (*+): "CM12" and 200,000 spaces must not be tried at every split.
+CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])CM\s*+(\d{2})\s*+[-‐‑–—]?\s*+(\d{7})(?!\d)", re.I)
 
 
 def canonical_case_number(text: str) -> str | None:

@@ -12,7 +12,8 @@
 
 Operators are upper case (AND OR NOT); lower-case "and" is a word. The tree is engine-neutral: kb.search
 compiles it for the index. Anything expensive or malformed raises QueryError with a sentence a person can
-act on: leading wildcards, open ranges, deep nesting, overlong queries.
+act on: leading wildcards, open ranges, deep nesting, overlong queries, overlong phrases, too many years.
+A term repeated in an OR or an AND counts once. What a query costs on a given index is kb.search_cost's.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ MAX_DEPTH = 6
 MAX_PREFIXES = 3
 MIN_PREFIX_CHARS = 3
 MAX_YEAR_SPAN = 40
+MAX_YEARS = MAX_YEAR_SPAN + 1  # all the years that year: terms name, together: one widest range
+MAX_PHRASE_WORDS = 24  # a sentence; cite-check looks for longer quotations
 
 # field name in the query -> what it filters (kb.search maps these onto index fields)
 FIELDS = {
@@ -169,7 +172,21 @@ def parse_query(text: str) -> Node:
     node = parser.parse()
     if parser.clauses > MAX_CLAUSES:
         raise QueryError(f"the query has {parser.clauses} terms; the limit is {MAX_CLAUSES}")
+    years = sum(range_.end - range_.start + 1 for range_ in _year_ranges(node))
+    if years > MAX_YEARS:
+        raise QueryError(f"the year: terms name {years} years in all; the limit is {MAX_YEARS} "
+                         "(a range such as year:2014-2016 names each year once)")
     return node
+
+
+def _year_ranges(node: Node) -> list[YearRange]:
+    if isinstance(node, YearRange):
+        return [node]
+    if isinstance(node, (And, Or)):
+        return [range_ for child in node.children for range_ in _year_ranges(child)]
+    if isinstance(node, Not):
+        return _year_ranges(node.child)
+    return []
 
 
 class _Parser:
@@ -197,6 +214,7 @@ class _Parser:
         while (token := self._peek()) and token.kind == "op" and token.text == "OR":
             self.pos += 1
             children.append(self._and())
+        children = list(dict.fromkeys(children))  # "a OR a" reads the index once
         return children[0] if len(children) == 1 else Or(tuple(children))
 
     def _and(self) -> Node:
@@ -205,7 +223,7 @@ class _Parser:
             if token.kind == "op" and token.text == "AND":
                 self.pos += 1
             children.append(self._unary())
-        children = [c for c in children if not isinstance(c, Everything)] or [Everything()]
+        children = list(dict.fromkeys(c for c in children if not isinstance(c, Everything))) or [Everything()]
         return children[0] if len(children) == 1 else And(tuple(children))
 
     def _unary(self) -> Node:
@@ -250,6 +268,9 @@ class _Parser:
         words = tuple(w.lower() for w in _WORD_CHARS.findall(quoted[1:-1].replace("*", " ")))
         if not words:
             raise QueryError("an empty phrase")
+        if len(words) > MAX_PHRASE_WORDS:
+            raise QueryError(f"a phrase of {len(words)} words; a phrase may hold at most {MAX_PHRASE_WORDS} "
+                             "(to check a longer quotation, use cite-check)")
         return Phrase(words, field) if len(words) > 1 else Word(words[0], field)
 
     def _word(self, text: str, field: str | None) -> Node:

@@ -14,10 +14,13 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+import orjson
 
+from kb import budget
 from kb import index as kb_index
 from kb.columns import Columns
 from kb.documents import canonical_case_number
@@ -33,14 +36,8 @@ from kb.engines.analysis import stems
 from kb.guidelines import citation_label
 from kb.published import DEEP_CHECK_AT_OPEN, Generation, PublishedIndex
 from kb.query import And, Everything, Filter, Node, Not, Or, Phrase, Word, YearRange
-from kb.search_request import (
-    FACET_BY_NAME,
-    FACETS,
-    MAX_RESULT_WINDOW,
-    SORTS,
-    FacetSpec,
-    SearchRequest,
-)
+from kb.search_cost import Read, estimate, refuse_if_costly
+from kb.search_request import FACET_BY_NAME, FACETS, MAX_RESULT_WINDOW, SORTS, FacetSpec, SearchRequest
 from kb.snippets import SNIPPET_TOKENS, Segment, snippet, stemmed_prefix
 
 FACET_VALUES_SHOWN = 12
@@ -48,9 +45,11 @@ FACET_VALUES_EXPANDED = 300
 SIMILAR_TERMS = 12
 TYPICAL_SAMPLE = 120  # rationales read to find what is typical of a set
 TYPICAL_TERMS = 15
-QUOTE_CANDIDATES = 20
 CACHED_TEXT_QUERIES = 32  # per generation: a million-passage mask is 1 MB
+QUOTE_RARE_TERMS = 4  # a quotation's rarest words, looked up first
 QUOTE_TOKENS = 24  # a phrase query on a quote's first words narrows enough; the exact check follows
+QUOTE_CANDIDATES_READ = 50  # passages read for a quotation's exact check
+ROWS_READ = 500  # stored documents read at once for an export
 EPOCH = date(1970, 1, 1)
 
 _INDEX_FIELD = {"drug": "drug", "product": "product", "class": "drug_class", "category": "category", "subcategory": "subcategory",
@@ -169,28 +168,41 @@ class SearchIndex:
         words = [term for term, _ in terms]
         return [_hit(stored, words, score) for stored, score in found]
 
-    def quote_candidates(self, fragments: list[str], limit: int = QUOTE_CANDIDATES) -> list[dict]:
-        """Passages whose rationale has every fragment's words in a row (stems): the caller then checks the
-        exact wording. Each as {"passage_id", "heading", "decision", "rationale"}."""
+    def quote_candidates(self, fragments: list[str], limit: int = QUOTE_CANDIDATES_READ) -> list[dict]:
+        """Passages whose rationale may hold a quotation made of `fragments` (in order), at most `limit`: the
+        caller checks the exact wording. Each as {"passage_id", "heading", "decision", "rationale"}.
+
+        The index is asked for the quotation's rarest words first (no positions to read): when at most
+        `limit` passages hold them all, those are every passage that can hold the quotation. A quotation of
+        common words is looked for as phrases (the first QUOTE_TOKENS words of each fragment), among the
+        passages with its rarest words. Neither is ranked: the first `limit` found will do, so an engine
+        can stop reading there.
+        """
         generation = self.generation()
-        q = generation.engine
-        clauses = []
-        for fragment in fragments:
-            tokens = stems(fragment)[:QUOTE_TOKENS]
-            if tokens:
-                clauses.append(q.phrase("rationale", tokens) if len(tokens) > 1 else q.term("rationale", tokens[0]))
-        if not clauses:
+        q, reader = generation.engine, generation.reader
+        tokens = [stems(fragment) for fragment in fragments]
+        frequency = {token: reader.doc_frequency("rationale", token) for part in tokens for token in part}
+        if not frequency or 0 in frequency.values():
             return []
-        ranked = generation.reader.top(q.all_of([q.term("kind", kb_index.PASSAGE), *clauses]), limit)
+        rarest = sorted(frequency, key=lambda token: (frequency[token], token))[:QUOTE_RARE_TERMS]
+        # (only passages have a rationale: no need to ask for them, which would read every passage's posting)
+        query = q.all_of([q.term("rationale", token) for token in rarest])
+        rows = reader.first(query, limit + 1)
+        phrases = [part[:QUOTE_TOKENS] for part in tokens if len(part) > 1]
+        if len(rows) > limit and phrases:
+            budget.check("looking for a quotation of common words", needs=estimate(
+                [Read("phrase", "rationale", tuple(part)) for part in phrases], reader, generation.columns, q.NAME)[1])
+            rows = reader.first(q.all_of([query, *(q.phrase("rationale", part) for part in phrases)]), limit)
         return [{key: fields.get(key, "") for key in ("passage_id", "heading", "decision", "rationale")}
-                for fields in generation.reader.stored([row for row, _ in ranked])]
+                for fields in reader.stored(rows[:limit])]
 
     def rows(self, request: SearchRequest, limit: int) -> Iterator[dict]:
-        """Every matching passage (up to `limit`) as a flat row, in the request's order: for CSV export."""
+        """Every matching passage (up to `limit`) as a flat row, in the request's order: for CSV export. The
+        stored documents are read ROWS_READ at a time, as the rows are consumed."""
         generation = self.generation()
         ordered = _Search(generation, request).ordered_rows(limit).tolist()
-        for start in range(0, len(ordered), 200):
-            yield from (_flat_row(fields) for fields in generation.reader.stored(ordered[start:start + 200]))
+        for start in range(0, len(ordered), ROWS_READ):
+            yield from map(_flat_row, generation.reader.stored(ordered[start:start + ROWS_READ]))
 
     def letter(self, letter_id: str) -> dict | None:
         """The stored letter record (the letter page's data), or None."""
@@ -310,25 +322,31 @@ def _spread(rows: np.ndarray, limit: int) -> np.ndarray:
     return rows[np.linspace(0, len(rows) - 1, limit).astype(np.int64)]
 
 
+@lru_cache(maxsize=20_000)
+def _citation_labels(ids: str) -> str:
+    """"MTUS/CPMTG/p24,ODG" -> their labels, joined: the same few lists recur from row to row."""
+    return "; ".join(citation_label(i) for i in ids.split(",") if i)
+
+
 def _flat_row(fields: Mapping) -> dict:
+    """A passage's stored fields as the CSV export's cells: text, every one."""
     when = fields.get("decision_date")
     return {
         "passage_id": fields["passage_id"],
         "case_number": fields.get("case_number") or "",
-        "item": fields.get("ordinal"),
+        "item": str(fields.get("ordinal") or ""),
         "decision_date": when.date().isoformat() if when else "",
-        "heading": fields.get("heading", ""),
-        "decision": fields.get("decision", ""),
+        "heading": fields.get("heading") or "",
+        "decision": fields.get("decision") or "",
         "drugs": "; ".join(product["label"] for product in _products(fields)),
-        "ingredients": fields.get("drug", "").replace(",", "; "),
-        "drug_classes": fields.get("drug_class", "").replace(",", "; "),
-        "category": fields.get("category", ""),
-        "subcategory": fields.get("subcategory", ""),
-        "claims_administrator_guidelines": "; ".join(
-            citation_label(i) for i in fields.get("guideline_ca", "").split(",") if i),
-        "reviewer_guidelines": "; ".join(citation_label(i) for i in fields.get("guideline_reviewer", "").split(",") if i),
-        "reviewer_specialties": fields.get("specialty", "").replace(",", "; "),
-        "rationale": " ".join(fields.get("rationale", "").split()),
+        "ingredients": (fields.get("drug") or "").replace(",", "; "),
+        "drug_classes": (fields.get("drug_class") or "").replace(",", "; "),
+        "category": fields.get("category") or "",
+        "subcategory": fields.get("subcategory") or "",
+        "claims_administrator_guidelines": _citation_labels(fields.get("guideline_ca") or ""),
+        "reviewer_guidelines": _citation_labels(fields.get("guideline_reviewer") or ""),
+        "reviewer_specialties": (fields.get("specialty") or "").replace(",", "; "),
+        "rationale": " ".join((fields.get("rationale") or "").split()),
     }
 
 
@@ -351,6 +369,8 @@ class _Search:
         node = request.query()
         self.text_query = None if isinstance(node, Everything) else self.compiler.compile(node)
         self.highlight_words = self.compiler.words
+        if self.text_query is not None and budget.allowed() is not None:
+            refuse_if_costly(self.compiler.reads, self.reader, self.columns, self.q.NAME, budget.allowed())
         self.text_mask = self._text_mask()
         wanted = {name: self._wanted(name, values) for name, values in request.filters}
         self.filter_masks = {name: self._facet_mask(name, values) for name, values in wanted.items()}
@@ -579,6 +599,7 @@ class _Compiler:
     match should show highlighted.
 
     `resolve(field, value)` maps a typed filter value to the stored one ("overturned" -> "Overturned").
+    `reads` lists what the engine will read for it (kb.search_cost estimates the work from it).
     """
 
     def __init__(self, engine, resolve, refinements=lambda column, value: [value], drug_terms=drug_filter_terms):
@@ -587,6 +608,11 @@ class _Compiler:
         self.refinements = refinements
         self.drug_terms = drug_terms
         self.words: list[str] = []
+        self.reads: list[Read] = []
+
+    def _term(self, field: str, value, shown: str = ""):
+        self.reads.append(Read("term", field, (value,), shown))
+        return self.q.term(field, value)
 
     def compile(self, node: Node):
         q = self.q
@@ -597,17 +623,18 @@ class _Compiler:
         if isinstance(node, Filter):
             return self._filter(node)
         if isinstance(node, YearRange):
+            self.reads.append(Read("years", "year", (node.start, node.end), f"year:{node.start}-{node.end}"))
             return q.int_range("year", node.start, node.end)
         if isinstance(node, Not):
-            return q.but_not(q.term("kind", kb_index.PASSAGE), self._excluded(node.child))
+            return q.but_not(self._term("kind", kb_index.PASSAGE, "NOT"), self._excluded(node.child))
         if isinstance(node, And):
             positives = [self.compile(c) for c in node.children if not isinstance(c, Not)]
             negatives = [self._excluded(c.child) for c in node.children if isinstance(c, Not)]
-            base = q.all_of(positives) if positives else q.term("kind", kb_index.PASSAGE)
+            base = q.all_of(positives) if positives else self._term("kind", kb_index.PASSAGE)
             return q.but_not(base, q.any_of(negatives)) if negatives else base
         if isinstance(node, Or):
             return q.any_of([self.compile(c) for c in node.children])
-        return q.term("kind", kb_index.PASSAGE)  # Everything
+        return self._term("kind", kb_index.PASSAGE)  # Everything
 
     def _excluded(self, node: Node):
         """A NOT's operand: compiled, but its words are not highlighted (the reader excluded them)."""
@@ -626,6 +653,8 @@ class _Compiler:
         q = self.q
         if node.prefix:
             self.words.append(node.text + "*")
+            self.reads.extend(Read("prefix", f, (stemmed_prefix(node.text),), node.text + "*")
+                              for f in self._fields(node.field))
             return q.any_of([q.prefix(f, stemmed_prefix(node.text)) for f in self._fields(node.field)])
         tokens = stems(node.text)
         if not tokens:
@@ -637,13 +666,13 @@ class _Compiler:
             text = self._phrase(tuple(node.text.split()), node.field)
         else:
             self.words.append(node.text)
-            text = q.any_of([q.term(f, tokens[0]) for f in self._fields(node.field)])
+            text = q.any_of([self._term(f, tokens[0], node.text) for f in self._fields(node.field)])
         if entry is None:
             return text
         # its heading's drug, and any of its names in the text
         names = drug_names(node.text)
         self.words.extend(names)
-        alternatives = [text, *(q.term(field, value) for field, value in drug_filter_terms(node.text))]
+        alternatives = [text, *(self._term(field, value, node.text) for field, value in drug_filter_terms(node.text))]
         alternatives += [self._phrase(tuple(name.split()), None, highlight=False) for name in names]
         return q.any_of(alternatives)
 
@@ -655,19 +684,22 @@ class _Compiler:
         if not tokens:
             return q.nothing()
         if len(tokens) == 1:
-            return q.any_of([q.term(f, tokens[0]) for f in self._fields(field)])
+            return q.any_of([self._term(f, tokens[0], " ".join(words)) for f in self._fields(field)])
+        self.reads.extend(Read("phrase", f, tuple(tokens), " ".join(words)) for f in self._fields(field))
         return q.any_of([q.phrase(f, tokens) for f in self._fields(field)])
 
     def _filter(self, node: Filter):
         q = self.q
         if node.field == "drug":
             self.words.extend(drug_names(node.value))
-            return q.any_of([q.term(field, value) for field, value in self.drug_terms(node.value)] or [q.nothing()])
+            terms = self.drug_terms(node.value)
+            return q.any_of([self._term(field, value, f"drug:{node.value}") for field, value in terms] or [q.nothing()])
         value = self.resolve(node.field, node.value)
         if node.field in _SIDE_FIELDS:
             column = _INDEX_FIELD[node.field]
-            return q.any_of([q.term(column, v) for v in self.refinements(column, value)] or [q.nothing()])
-        return q.term(_INDEX_FIELD[node.field], value)
+            shown = f"{node.field}:{node.value}"
+            return q.any_of([self._term(column, v, shown) for v in self.refinements(column, value)] or [q.nothing()])
+        return self._term(_INDEX_FIELD[node.field], value, f"{node.field}:{node.value}")
 
 
 def highlight_words(request: SearchRequest) -> list[str]:
@@ -679,6 +711,18 @@ def highlight_words(request: SearchRequest) -> list[str]:
     for value in request.values("drug"):
         compiler.words.extend(drug_names(value))
     return list(dict.fromkeys(compiler.words))
+
+
+def estimated_work(index: SearchIndex, request: SearchRequest) -> tuple[int, float]:
+    """The index entries a search for `request` reads, and the seconds that takes on the index's engine
+    (kb.search_cost): what a request's budget is checked against."""
+    generation = index.generation()
+    compiler = _Compiler(generation.engine, lambda field, value: value)
+    node = request.query()
+    if isinstance(node, Everything):
+        return 0, 0.0
+    compiler.compile(node)
+    return estimate(compiler.reads, generation.reader, generation.columns, generation.engine.NAME)
 
 
 def unresolved_products(index_dir: Path) -> list[tuple[str, int]]:
@@ -708,7 +752,7 @@ def _split(value: str | None) -> list[str]:
 def _products(fields: Mapping) -> list[dict]:
     """The products a passage asks for, as its stored item record has them, each with its ingredients."""
     try:
-        drugs = json.loads(fields["data"])["drugs"]
+        drugs = orjson.loads(fields["data"])["drugs"]  # (orjson: a CSV export reads 10,000 of these)
     except (KeyError, TypeError, ValueError):
         drugs = [{"generic": g, "class": "", "brand": None, "ingredients": []} for g in _split(fields.get("product"))]
     products = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 from datetime import datetime
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
@@ -210,6 +211,69 @@ def test_an_overlong_brief_is_refused():
 def test_a_brief_at_the_limit_is_checked():
     report = check_brief("CM16-0213037 " + "x" * (MAX_BRIEF_CHARS - 13), NoIndex())
     assert report["summary"]["case_numbers"] == 1
+
+
+# --------------------------------------------------------------------------------------------
+# Linear time: a brief is scanned once, whatever it holds (measured as CPU time of this process, in
+# ratios of two measurements taken side by side, never against a clock limit)
+
+HOSTILE_BRIEFS = {
+    "a case number's start, then spaces": lambda n: "CM12" + " " * (n - 4),
+    "a case number's digits, a dash, then spaces": lambda n: repeated("CM12-" + " " * 60, n),
+    "typographic opening quotes": lambda n: "\u201c" * n,
+    "opening quotes before long unquoted text": lambda n: repeated("\u201c" + "word " * 200, n),
+    "straight quotes around too little": lambda n: repeated('"' + "x" * 8, n),
+    "spaces around would-be ellipses in quotations": lambda n: repeated('"six words to be checked here'
+                                                                        + " " * 3000 + '. . x"', n),
+}
+ORDINARY_BRIEF = ('The reviewer in CM16-0213037 wrote that "the request is not medically necessary for this patient" '
+                  "and the claims administrator cited the MTUS guidelines at page 24. ")
+
+
+def repeated(unit: str, length: int) -> str:
+    return (unit * (length // len(unit) + 1))[:length]
+
+
+def scan(text: str) -> None:
+    case_mentions(text)
+    quotations(text)
+
+
+def cpu_seconds(text: str, repeat: int) -> float:
+    """The least CPU time of three runs of `repeat` scans of `text`."""
+    best = float("inf")
+    for _ in range(3):
+        started = time.process_time()
+        for _ in range(repeat):
+            scan(text)
+        best = min(best, time.process_time() - started)
+    return best
+
+
+def repeats_for(text: str, at_least: float = 0.02) -> int:
+    """How many scans of `text` take `at_least` seconds of CPU time: enough for a ratio above timer noise."""
+    repeat = 1
+    while cpu_seconds(text, repeat) < at_least and repeat < 4096:
+        repeat *= 4
+    return repeat
+
+
+@pytest.mark.parametrize("make", list(HOSTILE_BRIEFS.values()), ids=list(HOSTILE_BRIEFS))
+def test_a_hostile_brief_is_scanned_in_linear_time(make):
+    # eight times the text: eight times the work (24 allows for noise; a quadratic scan gives 64). An eighth
+    # of the longest brief: a quadratic scan of the whole would run for minutes.
+    small, large = make(MAX_BRIEF_CHARS // 64), make(MAX_BRIEF_CHARS // 8)
+    repeat = repeats_for(small)
+    assert cpu_seconds(large, repeat) < 24 * cpu_seconds(small, repeat)
+
+
+@pytest.mark.parametrize("make", list(HOSTILE_BRIEFS.values()), ids=list(HOSTILE_BRIEFS))
+def test_a_hostile_brief_costs_about_what_an_ordinary_brief_of_its_length_costs(make):
+    # a pattern that tries thousands of characters at every opening quote is linear, but 100 times too slow
+    hostile = make(MAX_BRIEF_CHARS // 8)
+    ordinary = repeated(ORDINARY_BRIEF, len(hostile))
+    repeat = repeats_for(hostile)  # (not the ordinary brief's: a slow scan repeated would run for minutes)
+    assert cpu_seconds(hostile, repeat) < 10 * cpu_seconds(ordinary, repeat)
 
 
 # --------------------------------------------------------------------------------------------

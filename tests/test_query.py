@@ -8,10 +8,12 @@ from hypothesis import strategies as st
 
 from kb.query import (
     MAX_CLAUSES,
+    MAX_PHRASE_WORDS,
     MAX_DEPTH,
     MAX_PREFIXES,
     MAX_QUERY_CHARS,
     MAX_YEAR_SPAN,
+    MAX_YEARS,
     MIN_PREFIX_CHARS,
     And,
     Everything,
@@ -268,7 +270,37 @@ def test_an_overlong_query_is_refused():
 
 
 def test_as_many_clauses_as_allowed_are_accepted():
-    assert len(parse_query(" ".join(["mri"] * MAX_CLAUSES)).children) == MAX_CLAUSES
+    assert len(parse_query(" ".join(f"mri{n}" for n in range(MAX_CLAUSES))).children) == MAX_CLAUSES
+
+
+@pytest.mark.parametrize("operator", [" ", " OR "])
+def test_a_repeated_term_counts_once(operator):
+    assert parse_query(operator.join(["year:2016", "mri", "year:2016", "mri"])) == parse_query(
+        operator.join(["year:2016", "mri"]))
+
+
+def test_a_phrase_as_long_as_allowed_is_accepted():
+    words = tuple(f"w{n}" for n in range(MAX_PHRASE_WORDS))
+    assert parse_query('"' + " ".join(words) + '"') == Phrase(words)
+
+
+def test_an_overlong_phrase_is_refused():
+    message = refusal('"' + " ".join(["the"] * (MAX_PHRASE_WORDS + 1)) + '"')
+    assert f"at most {MAX_PHRASE_WORDS}" in message and "cite-check" in message
+
+
+def test_as_many_years_as_allowed_in_all_are_accepted():
+    half = MAX_YEARS // 2
+    assert parse_query(f"year:1990-{1990 + half - 1} OR year:2010-{2010 + MAX_YEARS - half - 1}")
+
+
+@pytest.mark.parametrize("text", [
+    " OR ".join(f"year:{2000 + 2 * n}-{2001 + 2 * n}" for n in range(MAX_YEARS // 2 + 1)),
+    f"year:1990-{1990 + MAX_YEAR_SPAN} OR year:2100",
+    f"year:1990-{1990 + MAX_YEAR_SPAN} -year:1991-1995",
+])
+def test_too_many_years_in_all_are_refused(text):
+    assert f"the limit is {MAX_YEARS}" in refusal(text)
 
 
 def test_too_many_clauses_are_refused():

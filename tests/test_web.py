@@ -16,7 +16,7 @@ import pytest
 from kb.documents import letter_id_of
 from kb.extract import extract_text
 from kb.letters import parse_letter
-from kb.web.search_views import CSV_COLUMNS
+from kb.web.search_views import CSV_CHUNK_ROWS, CSV_COLUMNS, CSV_TRAILER, _csv_lines
 from tests.webutil import (
     CRAWL_STARTS,
     WEB_FIXTURES,
@@ -74,11 +74,12 @@ def all_api_passages(client, params: dict) -> list[str]:
 
 
 def csv_rows(response) -> list[dict]:
+    """The data rows of a whole CSV export: its header first, its trailer last (checked, then left out)."""
     assert response.mimetype == "text/csv"
-    reader = csv.reader(io.StringIO(response.get_data(as_text=True)))
-    header = next(reader)
+    header, *rows, trailer = csv.reader(io.StringIO(response.get_data(as_text=True)))
     assert tuple(header) == CSV_COLUMNS
-    return [dict(zip(header, row)) for row in reader]
+    assert trailer[:3] == [CSV_TRAILER, f"{len(rows)} rows", f"{response.headers['X-Total-Count']} matching"], trailer
+    return [dict(zip(header, row)) for row in rows]
 
 
 # --------------------------------------------------------------------------------------------
@@ -404,6 +405,32 @@ def test_csv_respects_its_row_cap(real_index):
     assert [row["passage_id"] for row in rows] == expected[:5]
     assert response.headers["X-Total-Count"] == str(len(expected))
     assert response.headers["X-Rows-Limit"] == "5"
+    trailer = response.get_data(as_text=True).splitlines()[-1]
+    assert trailer.endswith("stopped at the limit of 5 rows: narrow the search for the rest")
+
+
+def test_a_whole_csv_export_says_so_in_its_last_row(client):
+    response = get_ok(client, "/search.csv?q=mri")
+    last = list(csv.reader(io.StringIO(response.get_data(as_text=True))))[-1]
+    assert last == [CSV_TRAILER, f"{len(csv_rows(response))} rows", f"{response.headers['X-Total-Count']} matching",
+                    "complete"]
+
+
+def test_a_csv_export_cut_off_on_the_way_has_no_trailer():
+    """The server stops mid-stream (here the rows give out with an error after 600 of 1,000): what was sent
+    is whole rows, and no trailer row."""
+    def failing_rows():
+        for n in range(600):
+            yield {column: f"{column} {n}" for column in CSV_COLUMNS} | {"passage_id": f"CM16-{n:07d}/1"}
+        raise OSError("the index went away")
+
+    received = []
+    with pytest.raises(OSError):
+        for chunk in _csv_lines(failing_rows(), "http://localhost/letters/{letter}/items/{ordinal}", 1000, 1000):
+            received.append(chunk)
+    rows = list(csv.reader(io.StringIO("".join(received))))
+    assert rows and all(row[0] != CSV_TRAILER for row in rows)
+    assert len(rows) - 1 == CSV_CHUNK_ROWS  # the header and the first chunk of rows made it
 
 
 @pytest.fixture(scope="module")

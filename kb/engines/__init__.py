@@ -50,11 +50,15 @@ class Reader(Protocol):
 
     def doc_frequency(self, field: str, term: str) -> int: ...
 
+    def prefix_frequency(self, field: str, prefix: str) -> int: ...  # the documents of the terms so starting
+
     def mask(self, query, rows: int, universe=None) -> np.ndarray: ...  # bool, one per row: the rows
     # matching `query` (and `universe`, a query for the documents that count: passages)
 
     def top(self, query, limit: int, *, allowed: np.ndarray | None = None,
             within=None) -> list[tuple[int, float]]: ...  # (row, score), best first, only allowed rows
+
+    def first(self, query, limit: int) -> list[int]: ...  # up to `limit` matching rows, in no promised order
 
     def stored(self, rows: list[int]) -> list[dict]: ...  # the documents' fields, in the order of `rows`
 

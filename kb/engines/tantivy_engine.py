@@ -17,6 +17,7 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import orjson
 import tantivy
 from tantivy import FieldType, Occur, Order, Query
 
@@ -239,6 +240,11 @@ class TantivyReader:
         return self.searcher.doc_freq(field, term)
 
     @_without_panics
+    def prefix_frequency(self, field: str, prefix: str) -> int:
+        """At most every document (tantivy-py lists no terms; a prefix query costs tantivy little anyway)."""
+        return self.searcher.num_docs
+
+    @_without_panics
     def mask(self, query, rows: int, universe=None) -> np.ndarray:
         """Materializing a match set costs per match (Python objects), so when most documents of the
         universe match, the ones that do not are collected instead."""
@@ -291,6 +297,11 @@ class TantivyReader:
         return found
 
     @_without_panics
+    def first(self, query, limit: int) -> list[int]:
+        """Up to `limit` matching rows (tantivy ranks as fast as it collects)."""
+        return [row for row, _ in self.top(query, limit)]
+
+    @_without_panics
     def stored(self, rows: list[int]) -> list[dict]:
         if not rows:
             return []
@@ -298,7 +309,10 @@ class TantivyReader:
         hits = self.searcher.search(Query.term_set_query(SCHEMA, "row", wanted), limit=len(wanted), count=False).hits
         addresses = [address for _, address in hits]
         by_row = dict(zip(self.searcher.fast_field_values("row", addresses), addresses))
-        return [self._fields(by_row[row]) for row in wanted]
+        # read in the store's order (its blocks are decompressed once each), return in the order asked for
+        fields = {row: self._fields(address)
+                  for row, address in sorted(by_row.items(), key=lambda item: (item[1].segment_ord, item[1].doc))}
+        return [fields[row] for row in wanted]
 
     @_without_panics
     def find(self, kind: str, field: str, value: str) -> tuple[int, dict] | None:
@@ -309,7 +323,7 @@ class TantivyReader:
         return int(self.searcher.fast_field_values("row", [address])[0]), self._fields(address)
 
     def _fields(self, address) -> dict:
-        fields = json.loads(self.searcher.doc(address).get_first("stored"))
+        fields = orjson.loads(self.searcher.doc(address).get_first("stored"))  # (2.5 times json's speed)
         if fields.get("decision_date"):
             fields["decision_date"] = datetime.fromisoformat(fields["decision_date"])
         return fields

@@ -7,6 +7,7 @@ which `passage_values` reads when a generation is sealed.
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 import warnings
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,7 @@ from whoosh import query as wq
 from whoosh.analysis import StemmingAnalyzer
 from whoosh.fields import BOOLEAN, DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
+from kb import budget
 from kb.columns import MULTI
 
 NAME = "whoosh"
@@ -195,6 +197,15 @@ def _unphrased(query):
 # --------------------------------------------------------------------------------------------
 # Reading
 
+BUDGET_CHECKED_EVERY = 4096  # matches: Whoosh finds them in Python, so a long search can stop between them
+
+
+def _within_budget(docnums: Iterator[int]) -> Iterator[int]:
+    for count, docnum in enumerate(docnums):
+        if count % BUDGET_CHECKED_EVERY == 0:
+            budget.check("searching the text")
+        yield docnum
+
 
 class WhooshUnreadable(RuntimeError):
     """Whoosh could not open a generation (a damaged table of contents or segment, say)."""
@@ -234,11 +245,16 @@ class WhooshReader:
     def doc_frequency(self, field: str, term: str) -> int:
         return self.searcher.doc_frequency(field, term)
 
+    def prefix_frequency(self, field: str, prefix: str) -> int:
+        """The documents of every term starting with `prefix`, summed (what a prefix query reads)."""
+        terms = self.searcher.reader().expand_prefix(field, prefix)
+        return sum(self.searcher.doc_frequency(field, term) for term in terms)
+
     def mask(self, query, rows: int, universe=None) -> np.ndarray:
         mask = np.zeros(rows, dtype=bool)
         if universe is not None:
             query = wq.And([query, universe])
-        docnums = np.fromiter(self.searcher.docs_for_query(query), dtype=np.int64)
+        docnums = np.fromiter(_within_budget(self.searcher.docs_for_query(query)), dtype=np.int64)
         mask[docnums[docnums < rows]] = True
         return mask
 
@@ -251,6 +267,10 @@ class WhooshReader:
         else:
             results = self.searcher.search(query if within is None else wq.And([query, within]), limit=max(1, limit))
         return [(hit.docnum, hit.score) for hit in results][:limit]
+
+    def first(self, query, limit: int) -> list[int]:
+        """Up to `limit` matching rows, unranked: Whoosh stops reading the postings at the last of them."""
+        return list(itertools.islice(_within_budget(self.searcher.docs_for_query(query)), limit))
 
     def stored(self, rows: list[int]) -> list[dict]:
         return [dict(self.searcher.stored_fields(int(row))) for row in rows]

@@ -10,11 +10,13 @@ newly published generation by itself, and keeps the generation's reader open for
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask, current_app, render_template, request
 
+from kb import budget
 from kb.engines import EngineError
 from kb.integrity import IndexDamaged
 from kb.published import DEEP_CHECK_AT_OPEN
@@ -31,8 +33,12 @@ DEFAULTS = {
     "DEBUG": False,
     "TESTING": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # cite-check posts a brief's text; nothing bigger is accepted
+    "REQUEST_SECONDS": budget.REQUEST_SECONDS,  # the work one request may do (kb.budget)
+    "MAX_QUEUE_SECONDS": 0.5,  # a request that waited longer behind a proxy (X-Request-Start) gets a 503
     "DEEP_CHECK_AT_OPEN": DEEP_CHECK_AT_OPEN,  # bytes of a generation checked before it answers (kb.published)
 }
+RETRY_AFTER_SECONDS = 1
+_IMPLAUSIBLE_WAIT = 3600.0  # an X-Request-Start further back is a wrong clock or a made-up header
 
 # No inline script or style anywhere: the pages work with JavaScript off, and static/app.js adds the rest.
 CONTENT_SECURITY_POLICY = (
@@ -71,12 +77,17 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.register_blueprint(precedent_views.blueprint)
     app.register_blueprint(passage_views.blueprint)
     app.register_blueprint(cite_views.blueprint)
+    app.before_request(_start_budget)
+    app.teardown_request(_stop_budget)
     app.after_request(_security_headers)
     app.after_request(_index_notice)
     app.context_processor(_site_context)
     app.register_error_handler(SearchError, _bad_request)
     app.register_error_handler(400, _bad_request)
+    app.register_error_handler(budget.TooCostly, _bad_request)
+    app.register_error_handler(budget.OverBudget, _out_of_time)
     app.register_error_handler(404, _not_found)
+    app.register_error_handler(413, _too_large)
     app.register_error_handler(405, _method_not_allowed)
     app.register_error_handler(FileNotFoundError, _no_index)
     app.register_error_handler(EngineError, _unreadable_index)
@@ -99,6 +110,40 @@ def search_index() -> SearchIndex:
 
 def wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _start_budget():
+    """Shed a request that waited too long for a worker (it would be answered late, and keep later requests
+    waiting); give the others their budget of work."""
+    waited = _seconds_waited()
+    if waited is not None and waited > current_app.config["MAX_QUEUE_SECONDS"]:
+        return _busy(f"The site is busy: this request waited {waited:.1f} s for its turn. "
+                     f"Try again in {RETRY_AFTER_SECONDS} s.")
+    budget.start(float(current_app.config["REQUEST_SECONDS"]))
+    return None
+
+
+def _stop_budget(error=None):
+    budget.stop()
+
+
+def _seconds_waited() -> float | None:
+    """How long ago the proxy in front passed the request on (X-Request-Start: t=<seconds since the epoch>, as
+    nginx's ${msec} gives it; milli- and microseconds are understood too), or None without the header."""
+    raw = request.headers.get("X-Request-Start", "").strip().removeprefix("t=")
+    try:
+        started = float(raw)
+    except ValueError:
+        return None
+    while started > 1e11:  # milliseconds or microseconds since the epoch
+        started /= 1000
+    waited = time.time() - started
+    return max(0.0, waited) if waited < _IMPLAUSIBLE_WAIT else None  # (nan compares false: None too)
+
+
+def _busy(message: str):
+    body, status = _error(503, "Busy", message)
+    return body, status, {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def _security_headers(response):
@@ -150,8 +195,18 @@ def _error(status: int, title: str, message: str):
 
 
 def _bad_request(error):
-    message = str(error) if isinstance(error, SearchError) else getattr(error, "description", str(error))
+    message = str(error) if isinstance(error, (SearchError, budget.TooCostly)) else getattr(error, "description",
+                                                                                              str(error))
     return _error(400, "This request cannot be answered", message)
+
+
+def _out_of_time(error):
+    return _busy(str(error))
+
+
+def _too_large(error):
+    limit = current_app.config["MAX_CONTENT_LENGTH"]
+    return _error(413, "Too large", f"A request may send at most {limit:,} bytes.")
 
 
 # What a 404 says, by the kind of address asked for (the first match in the path wins).

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+
 from flask import Blueprint, render_template, request, url_for
 
 from kb.citecheck import MAX_BRIEF_CHARS, MIN_QUOTE_WORDS, CiteCheckError, check_brief
@@ -11,6 +14,8 @@ from kb.web.search_views import letter_url
 
 blueprint = Blueprint("cite", __name__)
 API_VERSION = 1
+MAX_JSON_DEPTH = 32  # {"text": ...} is 1 deep; the size is bounded by MAX_CONTENT_LENGTH
+_JSON_SYNTAX = re.compile(r'[\[\]{}"\\]')
 
 
 def _report(text: str, *, external: bool) -> dict:
@@ -42,7 +47,7 @@ def cite_check():
 def cite_check_json():
     """The brief as JSON {"text": ...}, as a form field `text`, or as a text/plain body."""
     if request.is_json:
-        body = request.get_json(silent=True)
+        body = _json_body(request.get_data(as_text=True))
         text = body.get("text") if isinstance(body, dict) else None
         if not isinstance(text, str):
             raise SearchError('send JSON of the form {"text": "the brief"}')
@@ -51,3 +56,39 @@ def cite_check_json():
     else:
         text = request.get_data(as_text=True)
     return {"version": API_VERSION, **_report(text, external=True)}
+
+
+def _json_body(text: str):
+    """The JSON document of a request body, or None when it is not JSON; SearchError (400) when it is nested
+    deeper than MAX_JSON_DEPTH (Python's parser would recurse into a RecursionError)."""
+    if _nesting_exceeds(text, MAX_JSON_DEPTH):
+        raise SearchError(f"the JSON body is nested more than {MAX_JSON_DEPTH} deep; send {{\"text\": \"the brief\"}}")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def _nesting_exceeds(text: str, limit: int) -> bool:
+    """Whether arrays and objects in JSON `text` nest more than `limit` deep (brackets inside strings do not
+    count). One pass over the brackets, quotes and backslashes only, stopping at the first level too deep."""
+    depth = 0
+    in_string = skip_next = False
+    for match in _JSON_SYNTAX.finditer(text):
+        char = match.group()
+        if skip_next:  # the quote or backslash after a backslash
+            skip_next = False
+        elif in_string:
+            if char == "\\":
+                skip_next = text[match.end():match.end() + 1] in ('"', "\\")
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False

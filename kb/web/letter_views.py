@@ -23,7 +23,7 @@ from kb.search_request import SearchError, SearchRequest
 from kb.snippets import snippet
 from kb.store import original_path
 from kb.web import search_index
-from kb.web.search_views import letter_url, search_url
+from kb.web.search_views import filter_url, letter_url
 
 blueprint = Blueprint("letters", __name__)
 
@@ -84,7 +84,7 @@ def _highlights() -> list[str]:
 
 
 def _citation_links(citations: list[dict]) -> list[dict]:
-    return [{"id": c["id"], "label": c["label"], "url": search_url(f"?guideline={c['id']}")} for c in citations]
+    return [{"id": c["id"], "label": c["label"], "url": filter_url("guideline", c["id"])} for c in citations]
 
 
 def dwc_note(item: dict) -> dict | None:
@@ -94,7 +94,7 @@ def dwc_note(item: dict) -> dict | None:
     if not dwc:
         return None
     filings = [{"label": f"{t['filed_under']}, {t['decision'] or t['dwc_decision']}",
-                "url": search_url(f"?dwc_category={t['filed_under']}")} for t in dwc["treatments"]]
+                "url": filter_url("dwc_category", t["filed_under"])} for t in dwc["treatments"]]
     differs = [check for check in dwc["checks"] if check.endswith("differs")]
     if dwc["matched"]:
         lead = "The DWC filed this item under"
@@ -118,10 +118,10 @@ def letter_view(record: dict, words: list[str]) -> dict:
             "partial": item.get("partial"),
             "category": item["category"],
             "subcategory": item.get("subcategory"),
-            "category_url": search_url(f"?category={item['category']}"),
+            "category_url": filter_url("category", item["category"]),
             "drugs": [{"label": d["generic"] + (f" ({d['brand']})" if d.get("brand") else ""),
                        "class": d["class"], "strength": d.get("strength"), "quantity": d.get("quantity"),
-                       "url": search_url(f"?drug={d['generic']}")} for d in item["drugs"]],
+                       "url": filter_url("drug", d["generic"])} for d in item["drugs"]],
             "claims_administrator_guideline": item["claims_administrator_guideline"],
             "reviewer_guideline": item["reviewer_guideline"],
             "guidelines_ca": _citation_links(item["guidelines"]["claims_administrator"]),
@@ -147,7 +147,7 @@ def letter_view(record: dict, words: list[str]) -> dict:
             ("Application received", bluebook_date(record.get("application_received"))),
             ("Priority", record.get("priority")),
         ) if value],
-        "specialties": [{"label": s, "url": search_url(f"?specialty={s}")} for s in reviewer.get("specialties", [])],
+        "specialties": [{"label": s, "url": filter_url("specialty", s)} for s in reviewer.get("specialties", [])],
         "states": reviewer.get("states", []),
         "summary": [s.__dict__ for s in snippet(record.get("summary") or "", words, size=None)],
         "items": items,
