@@ -95,6 +95,19 @@ class Columns:
     def rows(self) -> int:
         return len(self.passage)
 
+    @cached_property
+    def _by_hash(self) -> np.ndarray:
+        return np.argsort(self.passage_hash) if self.passage_hash is not None else np.zeros(0, np.int64)
+
+    def rows_of(self, hashes: np.ndarray) -> np.ndarray:
+        """The row of each passage id hash (kb.wording_store.id_hashes), -1 where there is none."""
+        order = self._by_hash
+        if not len(order):
+            return np.full(len(hashes), -1, dtype=np.int64)
+        found = np.minimum(np.searchsorted(self.passage_hash[order], hashes), len(order) - 1)
+        rows = order[found]
+        return np.where((self.passage_hash[rows] == hashes) & self.passage[rows], rows, -1)
+
     def with_wording(self, hashes: np.ndarray, groups: np.ndarray, others: np.ndarray) -> Columns:
         """These columns with the reused wording of the passages whose hashes are given (kb.wording_store:
         each one's group and how many other letters share its wording): the `wording` facet (templated or

@@ -141,6 +141,8 @@ def documents(letter: Letter, source: Source, dwc: dict | None = None, why: list
         record["dwc"] = dwc
         for item_data, check in zip(record["items"], checks):
             item_data["dwc"] = _dwc_item_record(check)
+    for item_data, tags in zip(record["items"], why):
+        item_data["why"] = _why_record(tags)
     docs = [{"kind": LETTER, "passage_id": letter_id, "data": json.dumps(record, ensure_ascii=False), **shared}]
     for item, check, tags in zip(letter.items, checks, why):
         ca = [c.id for c in item.claims_administrator_citations]

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kb.bands import SINCE_INJURY_LABELS
 from kb.guidelines import citation_editions, citation_label, citation_sort_key
+from kb.reasons import REASON_LABELS
 from kb.search import Match, facet_label, refinements
 from kb.search_request import FACET_BY_NAME, SearchRequest
 
@@ -34,6 +36,10 @@ BREAKDOWNS = {
     "class": "drug_class",
     "treatment": "subcategory",
     "specialty": "specialty",
+    "region": "region",
+    "since_injury": "since_injury",
+    "reason": "reason",
+    "wording": "wording",
 }
 
 
@@ -134,6 +140,26 @@ class Statistics:
         overturned = _side_counts(self.match, column, ids, within=self.overturned)
         return {value: Outcomes(totals[value], upheld[value], overturned[value]) for value in ids}
 
+    def by_time_since_injury(self) -> list[dict]:
+        """The breakdown by time since injury, in the order of the bands (acute first), unknown last."""
+        order = {band: i for i, band in enumerate(SINCE_INJURY_LABELS)}
+        return sorted(self.breakdown("since_injury", limit=None), key=lambda row: order.get(row["value"], len(order)))
+
+    def why(self) -> dict:
+        """The reasons reviewers gave, for the upheld and for the overturned decisions: each reason with how
+        many of those decisions state it (and its share of them), most frequent first."""
+        found = {}
+        for decision, mask in ((UPHELD, self.upheld), (OVERTURNED, self.overturned)):
+            counts = self.match.counts("reason", mask)
+            values = self.columns.facets["reason"].values.tolist()
+            among = int(np.count_nonzero(mask))
+            rows = [{"value": values[i], "label": REASON_LABELS.get(values[i], values[i]), "count": int(counts[i]),
+                     "pct": _round(100.0 * int(counts[i]) / among) if among else None,
+                     "link": self.link(reason=values[i], decision=decision)}
+                    for i in np.flatnonzero(counts)]
+            found[decision] = {"decisions": among, "reasons": sorted(rows, key=lambda row: (-row["count"], row["label"]))}
+        return found
+
     def divergence(self) -> dict:
         """Items where the claims administrator and the reviewer cited different guidelines."""
         differ = self.match.rows_where("divergent", ["differ"])
@@ -169,6 +195,10 @@ def precedents(match: Match) -> dict:
         "drugs": stats.breakdown("drug"),
         "products": stats.breakdown("product"),
         "treatments": stats.breakdown("treatment"),
+        "regions": stats.breakdown("region"),
+        "since_injury": stats.by_time_since_injury(),
+        "why": stats.why(),
+        "wording": stats.breakdown("wording"),
         "typical": stats.typical(),
     }
 

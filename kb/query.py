@@ -9,6 +9,7 @@
     drug:soma  class:opioids  decision:overturned  guideline:MTUS/CPMTG/p24  source:ODG
     reviewer_guideline:MTUS/CPMTG  ca_guideline:ODG    a guideline (or a part of it) cited by one side
     specialty:"pain management"  category:injection  year:2016  year:2014-2016  heading:mri  case:CM16-0213037
+    region:knee  side:left  since_injury:<90d  since_injury:chronic  reason:"functional improvement"
 
 Operators are upper case (AND OR NOT); lower-case "and" is a word. The tree is engine-neutral: kb.search
 compiles it for the index. Anything expensive or malformed raises QueryError with a sentence a person can
@@ -20,6 +21,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+from kb.why import days_range
 
 MAX_QUERY_CHARS = 500
 MAX_CLAUSES = 40
@@ -56,6 +59,13 @@ FIELDS = {
     "dwc_subcategory": "dwc_subcategory",
     "dwc_decision": "dwc_decision",
     "dwc": "dwc",
+    # why and for whom (kb.why): a body region (also inside "multiple"), a side, the time since the injury
+    # (<90d, >1y, 6-12w, a band such as 3-6m, or acute, subacute, chronic), a decision reason, a diagnosis
+    "region": "regions",
+    "side": "side",
+    "since_injury": "since_injury",
+    "reason": "reason",
+    "diagnosis": "diagnosis",
 }
 TEXT_FIELDS = ("heading", "rationale")
 
@@ -92,6 +102,14 @@ class YearRange:
 
 
 @dataclass(frozen=True)
+class DaysRange:
+    """since_injury:<90d and the like: days from the injury to the request, either end open (None)."""
+
+    start: int | None
+    end: int | None
+
+
+@dataclass(frozen=True)
 class And:
     children: tuple[Node, ...]
 
@@ -111,7 +129,7 @@ class Everything:
     """The empty query: every passage."""
 
 
-Node = Word | Phrase | Filter | YearRange | And | Or | Not | Everything
+Node = Word | Phrase | Filter | YearRange | DaysRange | And | Or | Not | Everything
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -308,6 +326,8 @@ class _Parser:
             raise QueryError(f"{name}: takes an exact value, not a wildcard")
         if target == "year":
             return _year(value)
+        if target == "since_injury" and (days := days_range(value)) is not None:
+            return DaysRange(*days)
         return Filter(target, value)
 
 

@@ -35,10 +35,31 @@ from kb.engines import DEFAULT_ENGINE, ENGINES, Reader
 from kb.engines.analysis import stems
 from kb.guidelines import citation_label
 from kb.published import DEEP_CHECK_AT_OPEN, Generation, PublishedIndex
-from kb.query import And, Everything, Filter, Node, Not, Or, Phrase, Word, YearRange
+from kb.query import (
+    And,
+    DaysRange,
+    Everything,
+    Filter,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Word,
+    YearRange,
+)
+from kb.regions import MULTIPLE, UNSTATED
 from kb.search_cost import Read, estimate, refuse_if_costly
-from kb.search_request import FACET_BY_NAME, FACETS, MAX_RESULT_WINDOW, SORTS, FacetSpec, SearchRequest
+from kb.search_request import (
+    FACET_BY_NAME,
+    FACETS,
+    MAX_RESULT_WINDOW,
+    SORTS,
+    FacetSpec,
+    SearchRequest,
+)
 from kb.snippets import SNIPPET_TOKENS, Segment, snippet, stemmed_prefix
+from kb.why import resolve_why, why_label
+from kb.wording_store import id_hashes
 
 FACET_VALUES_SHOWN = 12
 FACET_VALUES_EXPANDED = 300
@@ -56,6 +77,8 @@ _INDEX_FIELD = {"drug": "drug", "product": "product", "class": "drug_class", "ca
                 "decision": "decision", "guideline": "guideline", "reviewer_guideline": "guideline_reviewer",
                 "ca_guideline": "guideline_ca", "source": "guideline_source",
                 "specialty": "specialty", "state": "state", "divergent": "divergent", "case": "case_number",
+                "regions": "regions", "side": "side", "since_injury": "since_injury", "injury_phase": "injury_phase",
+                "reason": "reason", "diagnosis": "diagnosis",
                 "dwc_category": "dwc_category", "dwc_subcategory": "dwc_subcategory", "dwc_decision": "dwc_decision",
                 "dwc": "dwc_check"}
 _SOURCE_LABELS = {"None": "No evidence cited"}
@@ -84,6 +107,9 @@ class Hit:
     snippet: list[Segment]
     synthetic: bool = False
     score: float | None = None
+    region: dict | None = None  # {"id", "label"}: the item's body region (kb.why)
+    since_injury: dict | None = None  # {"id", "label"}: the time from the injury to the request
+    reasons: list[dict] = field(default_factory=list)  # {"id", "label"}: the reasons the reviewer gave
 
 
 @dataclass
@@ -204,6 +230,19 @@ class SearchIndex:
         for start in range(0, len(ordered), ROWS_READ):
             yield from map(_flat_row, generation.reader.stored(ordered[start:start + ROWS_READ]))
 
+    def wording_of(self, passage_ids: list[str]) -> dict[str, tuple[int, str]]:
+        """For each passage whose rationale's wording other letters reuse: (how many other letters, its
+        wording group, the value of the wording_group filter that lists them)."""
+        columns = self.generation().columns
+        if columns.wording_others is None or "wording_group" not in columns.facets:
+            return {}
+        found = {}
+        for passage_id, row in zip(passage_ids, columns.rows_of(id_hashes(passage_ids)).tolist()):
+            if row >= 0 and columns.wording_others[row] > 0:
+                found[passage_id] = (int(columns.wording_others[row]),
+                                     columns.facets["wording_group"].values_of(row)[0])
+        return found
+
     def letter(self, letter_id: str) -> dict | None:
         """The stored letter record (the letter page's data), or None."""
         found = self.generation().reader.find(kb_index.LETTER, "letter_id", letter_id)
@@ -239,7 +278,15 @@ def _hit(fields: Mapping, words: list[str], score: float | None = None, *, size:
         snippet=snippet(fields.get("rationale", ""), words, size=size),
         synthetic=bool(fields.get("synthetic")),
         score=score,
+        region=_tag(fields, "region"),
+        since_injury=_tag(fields, "since_injury"),
+        reasons=[{"id": reason, "label": why_label("reason", reason)} for reason in _split(fields.get("reason"))],
     )
+
+
+def _tag(fields: Mapping, name: str) -> dict | None:
+    value = fields.get(name)
+    return {"id": value, "label": why_label(name, value)} if value else None
 
 
 @dataclass
@@ -346,6 +393,9 @@ def _flat_row(fields: Mapping) -> dict:
         "claims_administrator_guidelines": _citation_labels(fields.get("guideline_ca") or ""),
         "reviewer_guidelines": _citation_labels(fields.get("guideline_reviewer") or ""),
         "reviewer_specialties": (fields.get("specialty") or "").replace(",", "; "),
+        "body_region": why_label("region", fields.get("region") or ""),
+        "time_since_injury": why_label("since_injury", fields.get("since_injury") or ""),
+        "reasons": "; ".join(why_label("reason", reason) for reason in _split(fields.get("reason"))),
         "rationale": " ".join((fields.get("rationale") or "").split()),
     }
 
@@ -444,6 +494,8 @@ class _Search:
         clauses = [q.term("kind", kb_index.PASSAGE)]
         for name, values in wanted.items():
             column = FACET_BY_NAME[name].column
+            if not FACET_BY_NAME[name].field:  # computed for the whole index, no engine field: the mask says it
+                continue
             if column == "year":
                 alternatives = [q.int_range("year", year, year) for year in values]
             elif FACET_BY_NAME[name].field == "drug":
@@ -591,6 +643,7 @@ class _Search:
 
 
 _SIDE_FIELDS = ("reviewer_guideline", "ca_guideline")
+_WHY_FIELDS = ("regions", "side", "since_injury", "reason", "diagnosis")
 _COLUMN_OF_QUERY_FIELD = {spec.field: spec.column for spec in FACETS} | {"state": "state"}
 
 
@@ -625,6 +678,9 @@ class _Compiler:
         if isinstance(node, YearRange):
             self.reads.append(Read("years", "year", (node.start, node.end), f"year:{node.start}-{node.end}"))
             return q.int_range("year", node.start, node.end)
+        if isinstance(node, DaysRange):
+            self.reads.append(Read("days", "days_since_injury", (node.start, node.end), "since_injury:"))
+            return q.int_range("days_since_injury", node.start if node.start is not None else 0, node.end)
         if isinstance(node, Not):
             return q.but_not(self._term("kind", kb_index.PASSAGE, "NOT"), self._excluded(node.child))
         if isinstance(node, And):
@@ -694,6 +750,15 @@ class _Compiler:
             self.words.extend(drug_names(node.value))
             terms = self.drug_terms(node.value)
             return q.any_of([self._term(field, value, f"drug:{node.value}") for field, value in terms] or [q.nothing()])
+        if node.field in _WHY_FIELDS:  # a region, reason, diagnosis... by id, label or a word of its label
+            shown = f"{node.field}:{node.value}"
+            field = node.field
+            values = resolve_why(field, node.value)
+            if field == "since_injury" and not values:  # acute, subacute, chronic
+                field, values = "injury_phase", resolve_why("injury_phase", node.value)
+            if field == "regions" and set(values) & {MULTIPLE, UNSTATED}:  # not a region of its own: the facet's
+                field = "region"
+            return q.any_of([self._term(field, value, shown) for value in values] or [q.nothing()])
         value = self.resolve(node.field, node.value)
         if node.field in _SIDE_FIELDS:
             column = _INDEX_FIELD[node.field]
@@ -777,4 +842,6 @@ def facet_label(spec: FacetSpec, value: str) -> str:
         return _DIVERGENT_LABELS.get(value, value)
     if spec.name == "dwc":
         return _DWC_CHECK_LABELS.get(value, value)
-    return value
+    if spec.name == "wording_group":
+        return f"Wording group {value}"
+    return why_label(spec.name, value)

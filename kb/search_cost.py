@@ -28,7 +28,8 @@ MOST_COSTLY_SHOWN = 3
 class Read:
     """One thing the engine reads for a query."""
 
-    kind: str  # "term", "phrase" (each word's postings and positions), "prefix" (every term so starting), "years"
+    kind: str  # "term", "phrase" (each word's postings and positions), "prefix" (every term so starting),
+    # "years" or "days" (a numeric range)
     field: str
     terms: tuple  # the term(s) as indexed (stems); for "years", (first, last)
     shown: str = ""  # what the query said, for a message
@@ -44,6 +45,8 @@ def postings(read: Read, reader, columns) -> int:
     if read.kind == "years":
         first, last = read.terms
         return YEAR_COST * int(np.count_nonzero((columns.year >= first) & (columns.year <= last)))
+    if read.kind == "days":  # a numeric range as a year range is; the columns keep no days: at most every passage
+        return YEAR_COST * int(np.count_nonzero(columns.passage))
     if read.kind == "prefix":
         return PREFIX_COST * reader.prefix_frequency(read.field, read.terms[0])
     frequencies = [reader.doc_frequency(read.field, term) for term in read.terms]

@@ -28,7 +28,7 @@ class FacetSpec:
     name: str  # URL parameter
     label: str
     column: str  # kb.columns facet ("year" is the year column)
-    field: str  # the kb.query field that filters on it
+    field: str  # the kb.query field that filters on it ("" when none does: a facet computed for a whole index)
     shown: bool = True  # in the sidebar; hidden ones are filters that statistics pages link to
 
 
@@ -50,6 +50,15 @@ FACETS = (
     FacetSpec("dwc_category", "DWC category", "dwc_category", "dwc_category"),
     FacetSpec("dwc", "Tags against the DWC's", "dwc_check", "dwc"),
     FacetSpec("dwc_decision", "DWC decision", "dwc_decision", "dwc_decision", shown=False),
+    # why and for whom (kb.why): the item's body region, the time since the injury, the reviewer's reasons,
+    # the diagnoses stated, and whether the rationale's wording is reused in other decisions (kb.wording_store)
+    FacetSpec("region", "Body region", "region", "region"),
+    FacetSpec("side", "Side", "side", "side", shown=False),
+    FacetSpec("since_injury", "Time since injury", "since_injury", "since_injury"),
+    FacetSpec("reason", "Decision reason", "reason", "reason"),
+    FacetSpec("diagnosis", "Diagnosis", "diagnosis", "diagnosis"),
+    FacetSpec("wording", "Wording", "wording", ""),
+    FacetSpec("wording_group", "The same wording as", "wording_group", "", shown=False),
 )
 FACET_BY_NAME = {spec.name: spec for spec in FACETS}
 # kb.query field -> index field for Filter nodes
@@ -148,7 +157,7 @@ class SearchRequest:
         current = self.values(name)
         if not current:
             return self.toggled(name, value)
-        if value in current:
+        if value in current or not FACET_BY_NAME[name].field:  # a facet with no query field: its one value
             filters = tuple((n, (value,) if n == name else v) for n, v in self.filters)
             return replace(self, filters=filters, page=1)
         condition = f'{FACET_BY_NAME[name].field}:"{value}"'

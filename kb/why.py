@@ -24,11 +24,13 @@ kb.wording.
 
 from __future__ import annotations
 
-from kb.bands import age_band, since_injury
-from kb.diagnoses import letter_diagnoses
+import re
+
+from kb.bands import PHASE_LABELS, SINCE_INJURY_LABELS, age_band, since_injury
+from kb.diagnoses import DIAGNOSIS_LABELS, letter_diagnoses
 from kb.models import Letter, Span
-from kb.reasons import find_reasons
-from kb.regions import item_region, summary_regions
+from kb.reasons import REASON_LABELS, find_reasons
+from kb.regions import REGION_LABELS, item_region, summary_regions
 
 
 def _span(span: Span) -> list[int]:
@@ -66,3 +68,53 @@ def why_tags(letter: Letter) -> list[dict]:
             "reason_ids": [r.id for r in reasons],
         })
     return rows
+
+
+# --------------------------------------------------------------------------------------------
+# The tags as search values: what people type for them, and what the site calls them.
+
+WORDING_LABELS = {"templated": "Reused in other decisions", "individual": "Its own wording"}
+SIDE_LABELS = {"right": "Right", "left": "Left", "bilateral": "Both sides", "unstated": "Not stated"}
+_UNITS = {"d": 1, "day": 1, "days": 1, "w": 7, "wk": 7, "wks": 7, "week": 7, "weeks": 7, "m": 30, "mo": 30,
+          "month": 30, "months": 30, "y": 365, "yr": 365, "yrs": 365, "year": 365, "years": 365}
+_SPAN = re.compile(r"(?P<op><=|>=|<|>)?\s*(?P<a>\d{1,5})\s*(?P<ua>[a-z]*)\s*(?:-\s*(?P<b>\d{1,5})\s*(?P<ub>[a-z]*))?$")
+
+
+def why_label(facet: str, value: str) -> str:
+    """A facet value as the site shows it: "lumbar" -> "Lumbar spine", "0-3m" -> "Under 3 months"."""
+    labels = {"region": REGION_LABELS, "regions": REGION_LABELS, "since_injury": SINCE_INJURY_LABELS,
+              "injury_phase": PHASE_LABELS, "reason": REASON_LABELS, "diagnosis": DIAGNOSIS_LABELS,
+              "side": SIDE_LABELS, "wording": WORDING_LABELS}.get(facet, {})
+    return labels.get(value, value)
+
+
+def resolve_why(field: str, typed: str) -> list[str]:
+    """What a value typed in the search box (region:"lumbar spine", reason:"functional improvement",
+    diagnosis:radiculopathy) stands for: the ids it names, by id, label or a word of the label; [] for none."""
+    labels = {"regions": REGION_LABELS, "reason": REASON_LABELS, "diagnosis": DIAGNOSIS_LABELS,
+              "side": SIDE_LABELS, "since_injury": SINCE_INJURY_LABELS,
+              "injury_phase": PHASE_LABELS}.get(field, {})
+    wanted = " ".join(typed.lower().replace("-", " ").split())
+    exact = [key for key, label in labels.items() if wanted in (key.replace("-", " "), label.lower())]
+    if exact:
+        return exact
+    return [key for key, label in labels.items() if wanted and (wanted in label.lower() or wanted in key)]
+
+
+def days_range(typed: str) -> tuple[int | None, int | None] | None:
+    """since_injury:<90d, >1y, 6-12w, 10-20d as a range of days (None: open), or None when it is not one (a
+    band such as 3-6m is the band, counted in calendar months as the facet counts it)."""
+    if typed.strip().lower() in SINCE_INJURY_LABELS:
+        return None
+    match = _SPAN.match(" ".join(typed.lower().split()))
+    if not match:
+        return None
+    unit_a = _UNITS.get(match.group("ua") or match.group("ub") or "d")
+    unit_b = _UNITS.get(match.group("ub") or match.group("ua") or "d")
+    if unit_a is None or unit_b is None:
+        return None
+    a = int(match.group("a")) * unit_a
+    if match.group("b") is not None:
+        b = int(match.group("b")) * unit_b
+        return (a, b) if a <= b else None
+    return {"<": (0, a - 1), "<=": (0, a), ">": (a + 1, None), ">=": (a, None)}.get(match.group("op") or "", (a, a))

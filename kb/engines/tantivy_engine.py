@@ -289,12 +289,17 @@ class TantivyReader:
     def top(self, query, limit: int, *, allowed: np.ndarray | None = None, within=None) -> list[tuple[int, float]]:
         if within is not None:
             query = all_of([query, within])
-        hits = self.searcher.search(query, limit=max(1, limit), count=False).hits[:limit]
-        rows = self.searcher.fast_field_values("row", [address for _, address in hits]) if hits else []
-        found = [(int(row), score) for row, (score, _) in zip(rows, hits)]
-        if allowed is not None:
-            found = [(row, score) for row, score in found if row < len(allowed) and allowed[row]]
-        return found
+        wanted = max(1, limit)
+        while True:
+            hits = self.searcher.search(query, limit=wanted, count=False).hits
+            rows = self.searcher.fast_field_values("row", [address for _, address in hits]) if hits else []
+            found = [(int(row), score) for row, (score, _) in zip(rows, hits)]
+            if allowed is not None:
+                found = [(row, score) for row, score in found if row < len(allowed) and allowed[row]]
+            # `within` may not say all that `allowed` does (a facet computed for the whole index): read deeper
+            if len(found) >= limit or len(hits) < wanted:
+                return found[:limit]
+            wanted *= 4
 
     @_without_panics
     def first(self, query, limit: int) -> list[int]:

@@ -44,6 +44,19 @@ def _rationale(draft: _Draft, decision: str) -> list[list[str]]:
     return [[*guideline, *record, *reasons, conclusion]]
 
 
+def _templated_rationale(rng: random.Random, draft: _Draft, decision: str) -> list[list[str]]:
+    """One of a few reviewer templates for this kind of treatment and decision, the same in every letter
+    that uses it (its choices come from the template's own generator), with this letter's request and
+    details filled in: the reused wording kb.wording finds in real letters."""
+    template = rng.randrange(int(SHARES["templates_per_treatment"]))
+    letter_rng = draft.slots.rng
+    draft.slots.rng = random.Random(f"imr-kb-synth-template/{draft.kind}/{decision}/{template}")
+    try:
+        return _rationale(draft, decision)
+    finally:
+        draft.slots.rng = letter_rng
+
+
 def _rule_sentence(slots: _Slots, rule: str, intro: str) -> str:
     slots["rule"] = slots.fill(rule)
     slots.pop("Rule", None)
@@ -66,7 +79,8 @@ def _item(rng: random.Random, case: _Case, used: set[str]) -> tuple[SyntheticIte
     draft = _draft(rng, case, used)
     decision = UPHELD if _chance(rng, SHARES["upheld"]) else OVERTURNED
     claims_administrator, reviewer = _guideline_lines(draft)
-    paragraphs = _rationale(draft, decision)
+    paragraphs = _templated_rationale(rng, draft, decision) if _chance(rng, SHARES["templated_rationale"]) \
+        else _rationale(draft, decision)
     item = SyntheticItem(
         heading=draft.heading,
         decision=decision,

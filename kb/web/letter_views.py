@@ -21,6 +21,7 @@ from kb.documents import canonical_case_number
 from kb.search import highlight_words
 from kb.search_request import SearchError, SearchRequest
 from kb.snippets import snippet
+from kb.why import why_label
 from kb.store import original_path
 from kb.web import search_index
 from kb.web.search_views import filter_url, letter_url
@@ -104,12 +105,67 @@ def dwc_note(item: dict) -> dict | None:
             "differs": f"The tags here differ: {' and '.join(differs)}." if differs else None}
 
 
+def why_view(item: dict) -> dict | None:
+    """An item's body region, time since injury and the reviewer's reasons as the letter page says them, each a
+    link to its search; None for an item indexed before these were tagged."""
+    why = item.get("why")
+    if not why:
+        return None
+    region = why["region"] if why["region"] != "unstated" else None
+    days = why.get("days_since_injury")
+    return {
+        "region": {"label": why_label("region", region) + (f", {why['side']}" if why["side"] not in ("unstated", "")
+                                                            else ""),
+                   "url": filter_url("region", region)} if region else None,
+        "since_injury": {"label": _after_injury(days), "url": filter_url("since_injury", why["since_injury"])}
+        if days is not None else None,
+        "reasons": [{"id": r["id"], "label": r["label"], "url": filter_url("reason", r["id"])} for r in why["reasons"]],
+    }
+
+
+def _after_injury(days: int) -> str:
+    if days < 60:
+        return f"{days} days after the injury"
+    if days < 730:
+        return f"{round(days / 30.44)} months after the injury"
+    return f"{days / 365.25:.1f} years after the injury".replace(".0 years", " years")
+
+
+def rationale_pieces(item: dict, words: list[str]) -> list[dict]:
+    """The rationale in pieces: the sentences that state a reason the reviewer gave (kb.reasons) marked with
+    it, the rest plain; each piece's words of the reader's search marked too."""
+    rationale = item["rationale"]
+    start = (item.get("spans") or {}).get("rationale", [0])[0]
+    sentences = {}
+    for reason in (item.get("why") or {}).get("reasons", []):
+        a, b = reason["span"][0] - start, reason["span"][1] - start
+        if 0 <= a < b <= len(rationale):
+            sentences.setdefault((a, b), []).append(reason["label"])
+    pieces, position = [], 0
+    for (a, b), labels in sorted(sentences.items()):
+        if a < position:
+            continue
+        if a > position:
+            pieces.append({"reasons": None, "segments": _segments(rationale[position:a], words)})
+        pieces.append({"reasons": "; ".join(labels), "segments": _segments(rationale[a:b], words)})
+        position = b
+    if position < len(rationale):
+        pieces.append({"reasons": None, "segments": _segments(rationale[position:], words)})
+    return pieces
+
+
+def _segments(text: str, words: list[str]) -> list[dict]:
+    return [s.__dict__ for s in snippet(text, words, size=None)]
+
+
 def letter_view(record: dict, words: list[str]) -> dict:
     """Everything the letter page shows, ready for the template."""
     letter_id = record["letter_id"]
+    wording = search_index().wording_of([f"{letter_id}/{item['ordinal']}" for item in record["items"]])
     items = []
     for item in record["items"]:
         permalink = letter_url(letter_id, item["ordinal"], external=True)
+        reused = wording.get(f"{letter_id}/{item['ordinal']}")
         items.append({
             "ordinal": item["ordinal"],
             "anchor": f"item-{item['ordinal']}",
@@ -126,7 +182,9 @@ def letter_view(record: dict, words: list[str]) -> dict:
             "reviewer_guideline": item["reviewer_guideline"],
             "guidelines_ca": _citation_links(item["guidelines"]["claims_administrator"]),
             "guidelines_reviewer": _citation_links(item["guidelines"]["reviewer"]),
-            "rationale": [s.__dict__ for s in snippet(item["rationale"], words, size=None)],
+            "rationale": rationale_pieces(item, words),
+            "why": why_view(item),
+            "wording": {"others": reused[0], "url": filter_url("wording_group", reused[1])} if reused else None,
             "permalink": permalink,
             "similar_url": url_for("passages.similar", letter_id=letter_id, ordinal=item["ordinal"]),
             "citation": brief_citation(record, item, permalink),

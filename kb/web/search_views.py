@@ -23,7 +23,7 @@ blueprint = Blueprint("search", __name__)
 API_VERSION = 1
 CSV_COLUMNS = ("passage_id", "case_number", "item", "decision_date", "heading", "decision", "drugs", "drug_classes",
                "category", "subcategory", "claims_administrator_guidelines", "reviewer_guidelines",
-               "reviewer_specialties", "rationale", "url")
+               "reviewer_specialties", "body_region", "time_since_injury", "reasons", "rationale", "url")
 _FORMULA_STARTS = frozenset(("=", "+", "-", "@", "\t", "\r"))
 CSV_CHUNK_ROWS = 500  # rows sent at once: one write per row would be 10,000 small writes
 CSV_TRAILER = "# end of export"  # the first cell of the last row of a whole export
