@@ -281,8 +281,8 @@ def search_links(data, path: str = "") -> list[tuple[str, int, object]]:
         for key, link in (data.get("links") or {}).items():
             figure = data[key]["total"] if isinstance(data[key], dict) else data[key]
             found.append((f"{path}.links.{key}", figure, link))
-        if "link" in data:
-            found.append((f"{path}.link", data["total"], data["link"]))
+        if "link" in data:  # a row's figure is its total (outcomes) or its count (a reason's decisions)
+            found.append((f"{path}.link", data["total"] if "total" in data else data["count"], data["link"]))
         for key, value in data.items():
             if key not in ("links", "link"):
                 found += search_links(value, f"{path}.{key}")
@@ -335,7 +335,7 @@ LINK_REQUESTS = {
     "text and two treatments": {"q": "mri OR x-ray", "treatment": ["MRI", "X-ray"]},
 }
 SECTIONS = ("summary", "by_year", "divergence", "specialties", "drugs", "products", "treatments",
-            "reviewer_guidelines", "ca_guidelines")
+            "reviewer_guidelines", "ca_guidelines", "regions", "since_injury", "why", "wording")
 
 
 @pytest.mark.parametrize("params", list(LINK_REQUESTS.values()), ids=list(LINK_REQUESTS))

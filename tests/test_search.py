@@ -32,6 +32,8 @@ from kb.search_request import (
     SearchRequest,
 )
 from kb.snippets import snippet
+from kb.why import why_tags
+from kb.wording import group_near_duplicates, letter_of
 
 FACET_NAMES = tuple(spec.name for spec in FACETS if spec.shown)  # the sidebar's facets, with counts
 DWC_FACETS = ("dwc_category", "dwc")  # no real letter here has the DWC's row beside it: tests/test_dwc_rows.py
@@ -59,7 +61,7 @@ def _passages_of(path: Path) -> list[Passage]:
     letter_id = letter_id_of(letter)
     decided = date.fromisoformat(letter.decision_date) if letter.decision_date else None
     passages = []
-    for item in letter.items:
+    for item, why in zip(letter.items, why_tags(letter)):
         citations = (*item.claims_administrator_citations, *item.reviewer_citations)
         ca_ids = {c.id for c in item.claims_administrator_citations}
         reviewer_ids = {c.id for c in item.reviewer_citations}
@@ -76,11 +78,26 @@ def _passages_of(path: Path) -> list[Passage]:
             "specialty": set(letter.reviewer.specialties),
             "year": {str(decided.year)} if decided else set(),
             **{name: set() for name in DWC_FACETS},
+            "region": {why["region"]},
+            "since_injury": {why["since_injury"]},
+            "reason": set(why["reason_ids"]),
+            "diagnosis": {d["id"] for d in why["diagnoses"]},
+            "wording": set(),  # needs every letter: with_wording below
         }
         passages.append(Passage(passage_id_of(letter_id, item.ordinal), letter_id, item.heading, item.rationale,
                                 decided, {name: frozenset(values) for name, values in facets.items()},
                                 {"ca": frozenset(ca_ids), "reviewer": frozenset(reviewer_ids)}))
     return passages
+
+
+def with_wording(passages: list[Passage]) -> list[Passage]:
+    """The passages with their `wording` facet: templated where kb.wording groups the rationale with one of
+    another letter, else individual."""
+    groups = group_near_duplicates((p.passage_id, p.rationale) for p in passages)
+    templated = {i for g in groups if len({letter_of(i) for i in g}) > 1 for i in g}
+    return [Passage(p.passage_id, p.letter_id, p.heading, p.rationale, p.decided,
+                    {**p.facets, "wording": frozenset({"templated" if p.passage_id in templated else "individual"})},
+                    p.cited) for p in passages]
 
 
 def count_values(passages: list[Passage], facet: str) -> dict[str, int]:
@@ -168,7 +185,7 @@ def truth(letters_dir: Path, seeds_dir: Path) -> list[Passage]:
     passages = []
     for path in [*sorted(letters_dir.glob("*.txt")), *sorted(seeds_dir.glob("*.txt"))]:
         passages += _passages_of(path)
-    return passages
+    return with_wording(passages)
 
 
 @pytest.fixture(scope="module")
