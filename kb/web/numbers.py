@@ -4,6 +4,7 @@ and the 95 % interval of a rate. Registered as Jinja filters by kb.web.create_ap
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 _MONTHS = ("Jan.", "Feb.", "Mar.", "Apr.", "May", "June", "July", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
@@ -50,4 +51,15 @@ def bluebook_date(iso: str | None) -> str | None:
     return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
 
 
-FILTERS = {"long_date": bluebook_date, "counted": counted, "percent": percent, "interval": interval, "plural": plural}
+_NUMBERED = re.compile(r"\b(pp?\.|ch\.|§|§§|para\.) (?=\d)")
+_RANGE = re.compile(r"(?<=\d)[-–](?=\d)")
+
+
+def unbroken(label: str) -> str:
+    """A citation label whose page numbers and ranges stay on one line: 'p. 24' and 'pp. 303-305' keep
+    their parts together (a no-break space, a no-break hyphen), so a table never shows 'pp. 303-' above
+    '305'."""
+    return _RANGE.sub("\u2011", _NUMBERED.sub("\\1\u00a0", label))
+
+
+FILTERS = {"unbroken": unbroken, "long_date": bluebook_date, "counted": counted, "percent": percent, "interval": interval, "plural": plural}
