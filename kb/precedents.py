@@ -26,6 +26,10 @@ BREAKDOWN_ROWS = 12
 TYPICAL_EACH_WAY = 1
 PHRASE_SAMPLE = 400  # rationales read to find a guideline's phrases
 PHRASES_SHOWN = 15
+# Fewer decisions than this and a rate says little: the pages flag it (its 95 % interval is wider than
+# about 40 points either way at n = 5, 30 at n = 10).
+FEW_DECISIONS = 10
+WILSON_Z = 1.959964  # the normal quantile of a two-sided 95 % interval
 
 # breakdown name -> (search facet that lists its passages, column)
 BREAKDOWNS = {
@@ -58,8 +62,27 @@ class Outcomes:
         return 100.0 * self.overturned / self.total if self.total else None
 
     def as_dict(self) -> dict:
+        """The counts, the shares (in percent) with their 95 % Wilson intervals, and whether there are too few
+        decisions for a rate to say much (`few`)."""
         return {"total": self.total, "upheld": self.upheld, "overturned": self.overturned,
-                "upheld_pct": _round(self.upheld_pct), "overturned_pct": _round(self.overturned_pct)}
+                "upheld_pct": _round(self.upheld_pct), "overturned_pct": _round(self.overturned_pct),
+                "upheld_ci": wilson_interval(self.upheld, self.total),
+                "overturned_ci": wilson_interval(self.overturned, self.total),
+                "few": 0 < self.total < FEW_DECISIONS}
+
+
+def wilson_interval(successes: int, total: int, z: float = WILSON_Z) -> list[float] | None:
+    """The Wilson score interval of a proportion, in percent rounded to 0.1 ([low, high]); None for no trials.
+
+    Unlike the normal approximation it stays within 0-100 % and is honest for small samples and for rates
+    near 0 or 100 %: 2 overturned of 45 gives 1.2-14.8 %, 1 of 1 gives 20.7-100 %."""
+    if total <= 0:
+        return None
+    share = successes / total
+    spread = z * z / total
+    centre = (share + spread / 2) / (1 + spread)
+    half = z * math.sqrt(share * (1 - share) / total + spread / (4 * total)) / (1 + spread)
+    return [_round(100.0 * max(0.0, centre - half)), _round(100.0 * min(1.0, centre + half))]
 
 
 def _round(value: float | None) -> float | None:
@@ -219,8 +242,10 @@ def guideline_index(match: Match) -> list[dict]:
     rows = []
     for i in np.flatnonzero(totals):
         value = str(cited.values[i])
+        outcomes = Outcomes(int(totals[i]), int(upheld[i]), int(totals[i]) - int(upheld[i]))
         rows.append({"id": value, "label": citation_label(value), "depth": value.count("/"),
-                     "total": int(totals[i]), "upheld_pct": _round(100.0 * int(upheld[i]) / int(totals[i])),
+                     "total": outcomes.total, "upheld_pct": _round(outcomes.upheld_pct),
+                     "upheld_ci": wilson_interval(outcomes.upheld, outcomes.total), "few": outcomes.as_dict()["few"],
                      "claims_administrator": sides["guideline_ca"].get(value, 0),
                      "reviewer": sides["guideline_reviewer"].get(value, 0)})
     rows.sort(key=lambda row: citation_sort_key(row["id"]))
@@ -293,11 +318,16 @@ def guideline_view(match: Match, citation_id: str) -> dict:
 # --------------------------------------------------------------------------------------------
 # Phrases
 
-_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+# Words as the index cuts them (kb.engines.analysis): runs of letters and digits, "1.5mg" whole. A phrase
+# is counted by its words and shown as a rationale wrote it ("longer than 2-3 weeks"), so its search link
+# finds the rationales it was counted in; dropping the digits made "longer than to weeks", which finds
+# nothing.
+_WORD = re.compile(r"[^\W_]+(?:\.[^\W_]+)*")
+_SPACES = re.compile(r"\s+")
 # Function words a phrase may hold inside but not start or end with ("trial of opioids", not "of the").
 _GLUE = frozenset("""a an the of to in on for and or with without is are was were be been as at by this that
 these those it its from than then there which who not no per has have had does do did but if so such any
-all may can will would should could also into over under more most other only same very""".split())
+all may can will would should could also into over under more most other only same very s""".split())
 
 # A guideline's own name is shown already: phrases quoting it ("mtus chronic pain") say nothing new.
 _CITATION_WORDS = frozenset({"mtus", "acoem", "odg", "guideline", "guidelines", "ca", "california", "cpmtg"})
@@ -309,11 +339,13 @@ def distinctive_phrases(texts: list[str], background: list[str], limit: int = PH
     A phrase counts once per rationale. Its score is how many rationales use it, times the log of how
     much more often they do than the background does (add-one smoothing), so a phrase both common here
     and rare elsewhere ranks first. Phrases used by fewer than two rationales (or 2 % of them) are left
-    out, and so are phrases inside a longer kept phrase with the same count.
+    out, and so are phrases inside a longer kept phrase with the same count. Each phrase is given as the
+    first rationale holding it wrote it (lower-cased, spaces collapsed): `phrase`.
     """
     if not texts:
         return []
-    here = _phrase_counts(texts)
+    written: dict[str, str] = {}
+    here = _phrase_counts(texts, written)
     elsewhere = _phrase_counts(background) if background else Counter()
     floor = max(2, math.ceil(0.02 * len(texts)))
     scored = []
@@ -332,26 +364,32 @@ def distinctive_phrases(texts: list[str], background: list[str], limit: int = PH
     scored.sort(key=lambda t: (-t[0], -t[1], t[2]))
     chosen: list[tuple[float, int, str]] = []
     for score, count, phrase in scored:
-        if any(phrase in longer and count == c for _, c, longer in chosen):
+        if any(f" {phrase} " in f" {longer} " and count == c for _, c, longer in chosen):
             continue
-        chosen = [(s, c, p) for s, c, p in chosen if not (p in phrase and c == count)]
+        chosen = [(s, c, p) for s, c, p in chosen if not (f" {p} " in f" {phrase} " and c == count)]
         chosen.append((score, count, phrase))
         if len(chosen) >= limit:
             break
-    return [{"phrase": phrase, "rationales": count, "share_pct": _round(100.0 * count / len(texts))}
+    return [{"phrase": written[phrase], "rationales": count, "share_pct": _round(100.0 * count / len(texts))}
             for _, count, phrase in chosen]
 
 
-def _phrase_counts(texts: list[str]) -> Counter:
+def _phrase_counts(texts: list[str], written: dict[str, str] | None = None) -> Counter:
+    """How many of `texts` hold each phrase (its words joined by spaces); `written` collects how each was
+    first written."""
     counts: Counter = Counter()
     for text in texts:
-        words = _WORD.findall(text.lower())
+        found = list(_WORD.finditer(text))
+        words = [match.group().lower() for match in found]
         seen = set()
         for size in (2, 3, 4):
             for i in range(len(words) - size + 1):
                 gram = words[i : i + size]
                 if gram[0] in _GLUE or gram[-1] in _GLUE:
                     continue
-                seen.add(" ".join(gram))
+                key = " ".join(gram)
+                seen.add(key)
+                if written is not None and key not in written:
+                    written[key] = _SPACES.sub(" ", text[found[i].start():found[i + size - 1].end()].lower())
         counts.update(seen)
     return counts

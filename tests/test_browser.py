@@ -446,15 +446,26 @@ def test_ticking_two_results_compares_them_side_by_side(ui):
         search_from_box(page, "mri")
         boxes = page.locator("ol.hits input[type=checkbox][name=p]")
         assert boxes.count() >= 3
-        submit = page.get_by_role("button", name="Compare the two selected passages")
-        assert submit.is_disabled()
+        bar = page.locator("#compare-bar")
+        submit = bar.locator("button.compare-submit")
+        status = page.locator("#compare-status")
+        assert bar.bounding_box()["y"] < page.locator("ol.hits li.hit").first.bounding_box()["y"], \
+            "the compare bar sits above the results"
+        assert submit.is_disabled() and "Tick two results" in status.inner_text()
         boxes.nth(0).check()
         assert submit.is_disabled() and boxes.nth(2).is_enabled()
+        assert "1 of 2" in status.inner_text()
+        chosen = [boxes.nth(0).get_attribute("value")]
+        # the tick survives a new search and coming back (the next page of results works the same way)
+        page.reload()
+        boxes = page.locator("ol.hits input[type=checkbox][name=p]")
+        assert boxes.nth(0).is_checked() and "1 of 2" in status.inner_text()
+        assert page.locator("#compare-picked").is_visible()
         boxes.nth(1).check()
-        assert submit.is_enabled()
+        chosen.append(boxes.nth(1).get_attribute("value"))
+        assert submit.is_enabled() and submit.inner_text() == "Compare the two selected passages"
         assert boxes.nth(2).is_disabled(), "a third passage cannot be ticked"
         assert boxes.nth(0).is_enabled() and boxes.nth(1).is_enabled()
-        chosen = [boxes.nth(0).get_attribute("value"), boxes.nth(1).get_attribute("value")]
         with page.expect_navigation():
             submit.click()
         path, query = path_and_query(page.url)
@@ -472,7 +483,8 @@ def test_ticking_two_results_compares_them_side_by_side(ui):
         assert abs(left["y"] - right["y"]) < 2, (left, right)
         assert right["x"] >= left["x"] + left["width"], (left, right)
         assert right["x"] + right["width"] <= VIEWPORT["width"], "both fit in the 1280px window"
-        assert left["y"] < VIEWPORT["height"], "the two start in the first screen"
+        assert page.locator("table.compare-table").is_visible()
+        assert page.locator(".compare-summary").inner_text().startswith("They ")
         ui.assert_no_console_errors()
 
 
@@ -485,7 +497,7 @@ def test_search_facets_and_letters_work_without_javascript(ui):
     page = ui.new_page(js=False)
     with ui.guard():
         page.goto("/")
-        search_from_box(page, "soma")
+        search_from_box(page, "norco")
         assert shown_total(page) == len(listed_passages(page)) >= 2
         # app.js did not run: it would have disabled the compare button until two results are ticked
         assert page.get_by_role("button", name="Compare the two selected passages").is_enabled()
@@ -498,11 +510,12 @@ def test_search_facets_and_letters_work_without_javascript(ui):
         assert shown_total(page) == expected
         assert "Decision: Upheld" in active_chips(page)
 
-        first = page.locator("ol.hits > li.hit").first
+        # a letter with a case number (a 2014-era body without one offers no citation)
+        first = page.locator("ol.hits > li.hit .hit-heading a[href^='/letters/CM']").first
         with page.expect_navigation():
-            first.locator(".hit-heading a").click()
+            first.click()
         path, _ = path_and_query(page.url)
-        assert path.startswith("/letters/"), page.url
+        assert path.startswith("/letters/CM"), page.url
         assert page.locator("section.item").count() >= 1
         assert page.locator("section.item .rationale").first.is_visible()
         assert page.locator(".citation-text").first.is_visible(), "the citation is there to select by hand"
@@ -554,12 +567,16 @@ def test_print_stylesheet_keeps_the_text_and_drops_the_navigation(ui):
     page = ui.new_page()
     with ui.guard():
         page.goto(f"/letters/{CASE}/items/2")
-        chrome = [".site-header nav", ".letter-links", ".item-toc", "#item-2 .copy-citation", ".site-footer"]
+        chrome = [".site-header nav", ".letter-links", ".item-toc", "#item-2 .copy-citation", ".site-footer .coverage"]
         for selector in chrome:
             assert page.locator(selector).first.is_visible(), f"{selector} is shown on screen"
+        assert page.locator(".site-footer .retrieved").is_hidden()
         page.emulate_media(media="print")
         for selector in chrome:
             assert page.locator(selector).first.is_hidden(), f"{selector} is printed"
+        # a printout says where and when it was retrieved, as a citation to a web page needs
+        retrieved = page.locator(".site-footer .retrieved")
+        assert retrieved.is_visible() and f"/letters/{CASE}" in retrieved.inner_text()
         assert page.locator("#item-2 .rationale").is_visible()
         assert page.locator("#item-2 .citation-text").is_visible()
         assert page.locator(".letter-header h1").is_visible()

@@ -26,15 +26,19 @@ from kb.guidelines import citation_ancestry, citation_label, citation_sort_key
 from kb.letters import parse_letter
 from kb.precedents import (
     BREAKDOWN_ROWS,
+    FEW_DECISIONS,
     OVERTURNED,
     TYPICAL_EACH_WAY,
     UPHELD,
     distinctive_phrases,
     guideline_view,
     precedents,
+    wilson_interval,
 )
 from kb.precedents import guideline_index as build_guideline_index
 from kb.search_request import SearchRequest
+from kb.web.numbers import unbroken
+from kb.web.passage_views import COMPARED_FIELDS, MAX_DIFF_WORDS, word_differences
 from kb.web.search_views import FEED_ENTRIES
 from tests.webutil import Element, parse_html
 
@@ -117,7 +121,9 @@ def outcomes(ps: list[Passage]) -> dict:
     upheld = sum(1 for p in ps if p.decision == UPHELD)
     overturned = sum(1 for p in ps if p.decision == OVERTURNED)
     return {"total": total, "upheld": upheld, "overturned": overturned,
-            "upheld_pct": _pct(upheld, total), "overturned_pct": _pct(overturned, total)}
+            "upheld_pct": _pct(upheld, total), "overturned_pct": _pct(overturned, total),
+            "upheld_ci": wilson_interval(upheld, total), "overturned_ci": wilson_interval(overturned, total),
+            "few": 0 < total < FEW_DECISIONS}
 
 
 def expected_by_year(ps: list[Passage]) -> list[dict]:
@@ -167,7 +173,7 @@ def refines(citation_id: str, ids) -> bool:
     return any(c == citation_id or c.startswith(citation_id + "/") for c in ids)
 
 
-FIGURES = ("total", "upheld", "overturned", "upheld_pct", "overturned_pct")
+FIGURES = ("total", "upheld", "overturned", "upheld_pct", "overturned_pct", "upheld_ci", "overturned_ci", "few")
 
 
 def figures(row: dict, *keys: str) -> dict:
@@ -402,7 +408,8 @@ def test_guideline_index_totals_and_side_counts(guideline_rows, passages):
         upheld = sum(1 for p in ps if p.decision == UPHELD)
         expected[citation_id] = {
             "id": citation_id, "label": citation_label(citation_id), "depth": citation_id.count("/"),
-            "total": len(ps), "upheld_pct": _pct(upheld, len(ps)),
+            "total": len(ps), "upheld_pct": _pct(upheld, len(ps)), "upheld_ci": wilson_interval(upheld, len(ps)),
+            "few": len(ps) < FEW_DECISIONS,
             "claims_administrator": sum(1 for p in ps if refines(citation_id, p.ca)),
             "reviewer": sum(1 for p in ps if refines(citation_id, p.reviewer)),
         }
@@ -585,7 +592,7 @@ def test_carisoprodol_page_has_no_overturned_rationale(carisoprodol_page):
 
 
 def test_carisoprodol_page_links_a_search_listing_both_seeds(carisoprodol_page, client, seed_ids):
-    search = [a.attrs["href"] for a in carisoprodol_page.find_all("a") if a.squashed_text.startswith("All 2 rationales")]
+    search = [a.attrs["href"] for a in carisoprodol_page.find_all("a") if a.squashed_text.startswith("All 2 decisions")]
     assert len(search) == 1
     results = parse_html(client.get(search[0]).get_data(as_text=True))
     assert sorted(item_links(results.find_all("li", "hit"))) == sorted(seed_ids)
@@ -603,13 +610,19 @@ def _table(doc: Element, caption: str) -> Element:
     return tables[0]
 
 
+def shown_label(citation_id: str) -> str:
+    """A citation's label as a page shows it: page numbers and ranges kept on one line (kb.web.numbers)."""
+    return " ".join(unbroken(citation_label(citation_id)).split())
+
+
 def test_carisoprodol_page_shows_the_guidelines_the_seeds_rely_on(carisoprodol_page, by_id, seed_ids):
     relied_on = {c for pid in seed_ids for c in by_id[pid].reviewer}
     rows = _table(carisoprodol_page, "Most relied on by reviewers").find_all("tr")[1:]
     shown = {row.find_all("th")[0].squashed_text for row in rows}
-    assert shown == {citation_label(c) for c in relied_on}
+    assert shown == {shown_label(c) for c in relied_on}
     cited_by_both = {row.find_all("th")[0].squashed_text for row in rows if row.find_all("td")[0].squashed_text == "2"}
-    assert cited_by_both == {citation_label(c) for c in relied_on if all(c in by_id[pid].reviewer for pid in seed_ids)}
+    assert cited_by_both == {shown_label(c) for c in relied_on
+                             if all(c in by_id[pid].reviewer for pid in seed_ids)}
 
 
 def test_soma_and_carisoprodol_pages_show_the_same_figures(client):
@@ -874,6 +887,60 @@ def test_compare_of_an_unknown_passage_is_404(client, query):
     assert client.get("/compare" + query).status_code == 404
 
 
+def _segments(text: str) -> list[dict]:
+    return [{"text": text, "hit": False}]
+
+
+def _marked(segments: list[dict]) -> list[str]:
+    return [" ".join(s["text"].split()) for s in segments if s["hit"]]
+
+
+def test_word_differences_mark_only_the_words_the_other_lacks():
+    left = "The request for Norco is not medically necessary because there is no documented functional improvement."
+    right = "The request for Norco is medically necessary because the worker returned to full duty with less pain."
+    a, b = word_differences(_segments(left), _segments(right))
+    assert "".join(s["text"] for s in a) == left and "".join(s["text"] for s in b) == right
+    assert _marked(a) == ["not", "there is no documented functional improvement."]
+    assert _marked(b) == ["the worker returned to full duty with less pain."]
+
+
+def test_word_differences_ignore_case_punctuation_and_chance_words():
+    same = "Weaning is recommended, per the MTUS."
+    assert _marked(word_differences(_segments(same), _segments(same.upper().replace(",", "")))[0]) == []
+    # "the" and "for" alone in common are chance, not shared wording
+    a, _ = word_differences(_segments("the cream for pain"), _segments("the knee brace for walking"))
+    assert _marked(a) == ["the cream for pain"]
+
+
+def test_word_differences_of_a_huge_rationale_leave_it_unmarked():
+    huge = "word " * (MAX_DIFF_WORDS + 1)
+    a, b = word_differences(_segments(huge), _segments("word word word"))
+    assert a == _segments(huge) and b == _segments("word word word")
+
+
+def test_compare_marks_what_differs(client, by_id):
+    first, second = "CM16-0213037/1", "CM16-0219557/1"
+    doc = parse_html(client.get(f"/compare?p={first}&p={second}").get_data(as_text=True))
+    rows = {row.find_all("th")[0].squashed_text: row for row in doc.find_all("tr") if row.find_all("th")
+            and row.find_all("td")}
+    assert {"Decision", "Treatment", "Drugs", "Reviewer cited"} <= set(rows)
+    differing = sorted(label for label, row in rows.items() if "differs" in row.attrs.get("class", ""))
+    summary = doc.find_all("p", "compare-summary")[0].squashed_text
+    assert summary == "They differ in " + ", ".join(label.lower() for label in
+                                                    [lbl for lbl, _ in COMPARED_FIELDS if lbl in differing]) + "."
+    # every word marked on one side is a word the other rationale does not hold at all, or out of place
+    cards = doc.find_all("article", "rationale-card")
+    for card, pid in zip(cards, (first, second)):
+        assert card.find_all("div", "rationale")[0].squashed_text == " ".join(by_id[pid].rationale.split())
+    assert any(card.find_all("mark", "diff") for card in cards)
+
+
+def test_compare_of_a_passage_with_itself_marks_nothing(client):
+    doc = parse_html(client.get("/compare?p=CM16-0213037/1&p=cm16 0213037/1").get_data(as_text=True))
+    assert [m for card in doc.find_all("article", "rationale-card") for m in card.find_all("mark", "diff")] == []
+    assert doc.find_all("p", "compare-summary")[0].squashed_text.startswith("They agree in every field")
+
+
 # --------------------------------------------------------------------------------------------
 # The Atom feed
 
@@ -928,3 +995,32 @@ def test_feed_of_no_match_is_an_empty_valid_feed(client):
     root = feed(client, "?drug=nosuchdrugatall")
     assert root.findall(f"{ATOM}entry") == []
     assert root.findtext(f"{ATOM}title")
+
+
+# --------------------------------------------------------------------------------------------
+# wilson_interval(): the 95 % interval shown beside every rate
+
+
+# (successes, trials) -> the interval in percent: Newcombe (1998), "Two-sided confidence intervals for the
+# single proportion", Statistics in Medicine 17, table I, method 3 (Wilson score, no continuity correction)
+NEWCOMBE_WILSON = [
+    ((81, 263), [25.5, 36.6]),
+    ((15, 148), [6.2, 16.0]),
+    ((0, 20), [0.0, 16.1]),
+    ((1, 29), [0.6, 17.2]),
+    ((29, 29), [88.3, 100.0]),
+    ((0, 1), [0.0, 79.3]),
+]
+
+
+@pytest.mark.parametrize(("counts", "expected"), NEWCOMBE_WILSON)
+def test_wilson_interval_matches_the_published_values(counts, expected):
+    assert wilson_interval(*counts) == expected
+
+
+def test_wilson_interval_of_no_trials_is_none_and_stays_within_0_and_100():
+    assert wilson_interval(0, 0) is None
+    for total in range(1, 60):
+        for successes in range(total + 1):
+            low, high = wilson_interval(successes, total)
+            assert 0 <= low <= 100 * successes / total <= high <= 100

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import date
 from collections.abc import Mapping
 from pathlib import Path
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template, request, url_for
 
 from kb import budget
 from kb.engines import EngineError
@@ -82,6 +83,9 @@ def create_app(config: Mapping | None = None) -> Flask:
     app.after_request(_security_headers)
     app.after_request(_index_notice)
     app.context_processor(_site_context)
+    from kb.web.numbers import FILTERS
+
+    app.jinja_env.filters.update(FILTERS)
     app.register_error_handler(SearchError, _bad_request)
     app.register_error_handler(400, _bad_request)
     app.register_error_handler(budget.TooCostly, _bad_request)
@@ -158,10 +162,17 @@ NAV_LINKS = [("precedents.precedents_page", "Precedents"), ("precedents.guidelin
 
 
 def _site_context() -> dict:
+    from kb.web.coverage import coverage, coverage_sentence
+    from kb.web.numbers import bluebook_date
+
     generation = _served()
     return {"site_name": current_app.config["SITE_NAME"], "nav_links": NAV_LINKS,
             "synthetic": bool(generation and generation.synthetic),
-            "index_notice": generation.notice if generation else None}
+            "index_notice": generation.notice if generation else None,
+            "coverage": coverage_sentence(coverage(generation)) if generation else None,
+            "terms_url": url_for("search.help_page") + "#terms",
+            # printed pages say where and when they were taken from (print.css shows it, the screen does not)
+            "retrieved": {"url": request.url, "date": bluebook_date(date.today().isoformat())}}
 
 
 def _served():
@@ -191,7 +202,11 @@ def _index_notice(response):
 def _error(status: int, title: str, message: str):
     if wants_json():
         return {"version": 1, "error": {"status": status, "title": title, "message": message}}, status
-    return render_template("error.html", status=status, title=title, message=message), status
+    from kb.web.search_views import search_form
+
+    # the search box stays, with the words that were searched for: correcting them is the way on
+    form = search_form(request.args.get("q", "")[:500]) if request.method == "GET" else search_form()
+    return render_template("error.html", status=status, title=title, message=message, form=form), status
 
 
 def _bad_request(error):

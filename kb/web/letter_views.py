@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date
 from pathlib import Path
 
 from flask import (
@@ -24,13 +23,13 @@ from kb.snippets import snippet
 from kb.why import why_label
 from kb.store import original_path
 from kb.web import search_index
-from kb.web.search_views import filter_url, letter_url
+from kb.web.numbers import bluebook_date
+from kb.web.search_views import filter_url, letter_name, letter_url, search_url
 
 blueprint = Blueprint("letters", __name__)
 
 # Content ids of letters without a case number.
 _CONTENT_ID = re.compile(r"L-[0-9a-f]{12}")
-_MONTHS = ("Jan.", "Feb.", "Mar.", "Apr.", "May", "June", "July", "Aug.", "Sept.", "Oct.", "Nov.", "Dec.")
 
 
 def canonical_letter_id(raw: str) -> str | None:
@@ -38,22 +37,42 @@ def canonical_letter_id(raw: str) -> str | None:
     return canonical_case_number(raw) or (raw if _CONTENT_ID.fullmatch(raw) else None)
 
 
-def bluebook_date(iso: str | None) -> str | None:
-    """'2016-12-09' -> 'Dec. 9, 2016' (the month abbreviations briefs use)."""
-    if not iso:
-        return None
-    day = date.fromisoformat(iso)
-    return f"{_MONTHS[day.month - 1]} {day.day}, {day.year}"
-
-
-def brief_citation(record: dict, item: dict, permalink: str) -> str:
+def brief_citation(record: dict, item: dict, permalink: str) -> str | None:
     """Cal. DWC IMR Final Determination, Case No. CM16-0213037, item 2 (Carisoprodol 350mg #60: Upheld)
-    (Dec. 9, 2016), <permalink>"""
+    (Dec. 9, 2016), <permalink>; None for a letter without a case number (the 2014-15 decision bodies):
+    a decision is cited by its case number, and a content id made here is no citation."""
+    if not record.get("case_number"):
+        return None
     requested = item["partial"]["disputed"] if item.get("partial") else item["heading"]
-    case = f"Case No. {record['case_number']}" if record.get("case_number") else f"Letter {record['letter_id']}"
     when = bluebook_date(record.get("decision_date")) or "date unknown"
-    return (f"Cal. DWC IMR Final Determination, {case}, item {item['ordinal']} ({requested}: {item['decision']}) "
-            f"({when}), {permalink}")
+    return (f"Cal. DWC IMR Final Determination, Case No. {record['case_number']}, item {item['ordinal']} "
+            f"({requested}: {item['decision']}) ({when}), {permalink}")
+
+
+# Said on the page of a letter whose text has no case number, by its layout (kb.letters).
+_UNNUMBERED = {
+    "body": "This is the body of a 2014-15 decision, posted without the letter's header: its text names no case "
+            "number and no decision date.",
+}
+_UNNUMBERED_DEFAULT = "Its text names no case number."
+
+
+def _unnumbered_note(record: dict) -> str | None:
+    if record.get("case_number"):
+        return None
+    return (f"{_UNNUMBERED.get(record.get('layout'), _UNNUMBERED_DEFAULT)} imr-kb names it {record['letter_id']}, "
+            f"an id made from its text, so that it can be linked to; that id is not a case number, so no "
+            f"citation is offered. Find the case number on the original letter before citing it.")
+
+
+def _item_context(record: dict, item: dict) -> list[str]:
+    """The compact line beside an item: case number, decision date, the item's decision, reviewer specialty."""
+    reviewer = (record.get("reviewer") or {}).get("specialties") or []
+    return [letter_name(record.get("case_number"), record["letter_id"]),
+            f"decided {bluebook_date(record['decision_date'])}" if record.get("decision_date")
+            else "decision date not stated",
+            f"item {item['ordinal']} {item['decision'].lower()}",
+            f"reviewer: {'; '.join(reviewer)}" if reviewer else "reviewer's specialty not stated"]
 
 
 def _load(raw_id: str) -> tuple[str, dict]:
@@ -188,13 +207,16 @@ def letter_view(record: dict, words: list[str]) -> dict:
             "permalink": permalink,
             "similar_url": url_for("passages.similar", letter_id=letter_id, ordinal=item["ordinal"]),
             "citation": brief_citation(record, item, permalink),
+            "context": _item_context(record, item),
             "dwc": dwc_note(item),
         })
     reviewer = record.get("reviewer") or {}
     return {
         "letter_id": letter_id,
-        "title": record.get("case_number") or f"Letter {letter_id}",
+        "title": f"Case No. {record['case_number']}" if record.get("case_number")
+        else f"Letter without a case number ({letter_id})",
         "case_number": record.get("case_number"),
+        "unnumbered": _unnumbered_note(record),
         "synthetic": record.get("synthetic", False),
         "permalink": letter_url(letter_id, external=True),
         "header": [(label, value) for label, value in (
@@ -223,7 +245,27 @@ def letter(letter_id: str):
     view["original_url"] = url_for("letters.original", letter_id=letter_id) if original else None
     view["json_url"] = url_for("letters.letter_json", letter_id=letter_id)
     view["plain_url"] = url_for("letters.letter", letter_id=letter_id)
+    view["back"] = _back_to_results()
     return render_template("letter.html", letter=view)
+
+
+def _back_to_results() -> dict | None:
+    """The search the reader came from (its parameters ride on the result's link): a link back to the same
+    page of results, said in words; None when the letter was not reached from a search."""
+    if not request.args:
+        return None
+    try:
+        search_request = SearchRequest.from_params(request.args)
+    except SearchError:
+        return None
+    if not (search_request.q or search_request.filters or search_request.date_from or search_request.date_to):
+        return None
+    label = "Back to the results"
+    if search_request.q:
+        label += f" for “{search_request.q}”"
+    if search_request.page > 1:
+        label += f" (page {search_request.page})"
+    return {"url": search_url(search_request.query_string()), "label": label}
 
 
 @blueprint.get("/letters/<letter_id>/items/<int:ordinal>")

@@ -8,7 +8,7 @@ from threading import Lock
 from flask import Blueprint, abort, render_template, request, url_for
 
 from kb.guidelines import citation_ancestry, citation_label
-from kb.precedents import OVERTURNED, UPHELD, guideline_index, guideline_view, precedents
+from kb.precedents import FEW_DECISIONS, OVERTURNED, UPHELD, guideline_index, guideline_view, precedents
 from kb.search import facet_label
 from kb.search_request import FACET_BY_NAME, SearchRequest
 from kb.web import search_index
@@ -74,6 +74,22 @@ def describe(search_request: SearchRequest) -> list[str]:
     return words
 
 
+# The precedents form: (parameter, label, example values)
+PRECEDENT_FIELDS = (("drug", "Drug", "carisoprodol, Soma"), ("treatment", "Treatment", "MRI, Acupuncture"),
+                    ("guideline", "Guideline id", "MTUS/CPMTG/p29"))
+
+
+def precedent_form(search_request: SearchRequest) -> dict:
+    """The precedents form: each field shows the one value the page is for (several values of one field are
+    kept by the page's own links, not by the form)."""
+    fields = []
+    for name, label, placeholder in PRECEDENT_FIELDS:
+        values = search_request.values(name)
+        fields.append({"name": name, "label": label, "placeholder": placeholder,
+                       "value": values[0] if len(values) == 1 else ""})
+    return {"action": url_for("precedents.precedents_page"), "fields": fields}
+
+
 @blueprint.get("/precedents")
 def precedents_page():
     search_request = SearchRequest.from_params(request.args)
@@ -82,6 +98,7 @@ def precedents_page():
     typical = _typical_hits(match, data.pop("typical"))
     return render_template(
         "precedents.html", stats=data, typical=typical, request=search_request, title=_title(search_request),
+        form=precedent_form(search_request), few_below=FEW_DECISIONS, search_page_url=url_for("search.search"),
         chart=year_chart(data["by_year"]), search_url=search_url(search_request.query_string()),
         json_url=url_for("precedents.precedents_json") + params_suffix(search_request), upheld=UPHELD,
         overturned=OVERTURNED, empty=match.total == 0)
@@ -104,7 +121,8 @@ def guidelines_page():
     rows = _guideline_rows()
     for row in rows:
         row["url"] = url_for("precedents.guideline_page", citation_id=row["id"])
-    return render_template("guidelines.html", rows=rows, json_url=url_for("precedents.guidelines_json"))
+    return render_template("guidelines.html", rows=rows, json_url=url_for("precedents.guidelines_json"),
+                           few_below=FEW_DECISIONS)
 
 
 @blueprint.get("/api/guidelines")
@@ -133,8 +151,14 @@ def guideline_page(citation_id: str):
     typical = _typical_hits(match, data.pop("typical"))
     parents = [{"id": p, "label": citation_label(p), "url": url_for("precedents.guideline_page", citation_id=p)}
                for p in citation_ancestry(citation_id)[:-1]]
+    for phrase in data["phrases"]:  # each phrase finds the rationales citing the guideline that use it
+        phrase["url"] = search_url(SearchRequest(q=f'"{phrase["phrase"]}"',
+                                                 filters=(("guideline", (citation_id,)),)).query_string())
+    for other in (data.get("editions") or {}).get("others", []):
+        other["url"] = url_for("precedents.guideline_page", citation_id=other["id"])
     return render_template(
         "guideline.html", view=data, typical=typical, parents=parents, chart=year_chart(data["by_year"]),
+        few_below=FEW_DECISIONS, guidelines_url=url_for("precedents.guidelines_page"),
         precedents_url=url_for("precedents.precedents_page", guideline=citation_id),
         json_url=url_for("precedents.guideline_json", citation_id=citation_id), upheld=UPHELD, overturned=OVERTURNED)
 

@@ -7,7 +7,7 @@ import io
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 import markdown
 from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
@@ -17,6 +17,7 @@ from markupsafe import Markup
 from kb.search import SearchResults
 from kb.search_request import SearchRequest
 from kb.web import search_index
+from kb.web.numbers import counted
 
 blueprint = Blueprint("search", __name__)
 
@@ -49,9 +50,18 @@ def letter_url(letter_id: str, ordinal: int | None = None, *, external: bool = F
     return url_for("letters.item", letter_id=letter_id, ordinal=ordinal, _external=external) + highlight
 
 
+def letter_name(case_number: str | None, letter_id: str) -> str:
+    """How a letter is named on the pages: its case number, or for a letter whose text has none (the 2014-15
+    decision bodies) its content id, said to be one."""
+    return case_number or f"{letter_id} (no case number)"
+
+
 def hit_view(hit, highlight: str) -> dict:
+    name = letter_name(hit.case_number, hit.letter_id)
     return {
         **hit.__dict__,
+        "name": f"{name}, item {hit.ordinal}",
+        "date_label": hit.decision_date or "date not stated",
         "snippet": [segment.__dict__ for segment in hit.snippet],
         "permalink": letter_url(hit.letter_id, hit.ordinal, external=True),
         "url": letter_url(hit.letter_id, hit.ordinal, highlight=highlight),
@@ -62,19 +72,56 @@ def hit_view(hit, highlight: str) -> dict:
     }
 
 
-def _highlight_params(search_request: SearchRequest) -> str:
-    """What a result link carries so the letter page can highlight the same words."""
-    pairs = [("q", search_request.q)] if search_request.q else []
-    pairs += [("drug", value) for value in search_request.values("drug")]
-    return "?" + urlencode(pairs) if pairs else ""
+def _search_params(search_request: SearchRequest) -> str:
+    """What a result link carries: the whole search, so the letter page highlights its words and links back
+    to these results (the same page of them, in the same order)."""
+    query_string = search_request.query_string()
+    return "" if query_string == "?" else query_string
+
+
+def _sorts(results: SearchResults) -> list[dict]:
+    """The sort links. Without words to rank by, "relevance" orders newest first: it is said so, and the
+    relevance choice (which would change nothing) is left out."""
+    ranked = any(hit.score is not None for hit in results.hits) or not results.hits and bool(results.request.q)
+    sorts = [{**sort, "url": search_url(sort["url"])} for sort in results.sorts]
+    if ranked or results.request.sort != "relevance":
+        return [sort for sort in sorts if ranked or sort["value"] != "relevance"]
+    return [{**sort, "selected": sort["value"] == "newest"} for sort in sorts if sort["value"] != "relevance"]
+
+
+def search_form(q: str = "", hidden: list[tuple[str, str]] = (), date_from=None, date_to=None) -> dict:
+    """What the search box shows: the words, the filters and sort it keeps, the dates (templates/_search_form)."""
+    return {"action": url_for("search.search"), "q": q, "hidden": list(hidden), "from": date_from or "",
+            "to": date_to or "", "help_url": url_for("search.help_page")}
+
+
+def _form_of(search_request: SearchRequest) -> dict:
+    hidden = [(name, value) for name, values in search_request.filters for value in values]
+    if search_request.sort != "relevance":
+        hidden.append(("sort", search_request.sort))
+    return search_form(search_request.q, hidden, search_request.date_from, search_request.date_to)
 
 
 def _page_view(results: SearchResults) -> dict:
-    highlight = _highlight_params(results.request)
+    req = results.request
+    highlight = _search_params(req)
+    past_end = results.total > 0 and req.page > results.pages
+    first = (req.page - 1) * req.per_page + 1
     return {
         "results": results,
-        "request": results.request,
-        "hits": [hit_view(hit, highlight) for hit in results.hits],
+        "request": req,
+        "form": _form_of(req),
+        "heading": "Search IMR decisions",
+        "total_label": counted(results.total, "decision"),
+        "range_label": (f"{first:,}–{min(results.total, first + len(results.hits) - 1):,} of {results.total:,}"
+                        if results.hits and results.total > len(results.hits) else ""),
+        "page_label": f"Page {req.page} of {results.pages:,}" if results.pages > 1 and not past_end else "",
+        "past_end": (f"There is no page {req.page:,}: these {counted(results.total, 'decision')} fill "
+                     f"{counted(results.pages, 'page')}.") if past_end else "",
+        "last_page_url": search_url(req.query_string(page=results.pages)) if past_end else None,
+        "hits": [dict(hit_view(hit, highlight), compare_label=f"Compare {letter_name(hit.case_number, hit.letter_id)}, "
+                                                             f"item {hit.ordinal}")
+                 for hit in results.hits],
         "facets": [
             {**facet,
              "values": [{**value, "url": search_url(value["toggle"])} for value in facet["values"]],
@@ -82,15 +129,16 @@ def _page_view(results: SearchResults) -> dict:
             for facet in results.facets
         ],
         "active": [{**item, "url": search_url(item["remove"])} for item in results.active],
-        "sorts": [{**sort, "url": search_url(sort["url"])} for sort in results.sorts],
-        "previous_url": search_url(results.previous),
-        "next_url": search_url(results.next),
-        "json_url": url_for("search.search_json") + params_suffix(results.request),
-        "csv_url": url_for("search.search_csv") + params_suffix(results.request),
+        "active_count": counted(len(results.active), "active filter"),
+        "sorts": _sorts(results),
+        "previous_url": search_url(results.previous) if not past_end else None,
+        "next_url": search_url(results.next) if not past_end else None,
+        "json_url": url_for("search.search_json") + params_suffix(req),
+        "csv_url": url_for("search.search_csv") + params_suffix(req),
         "clear_url": url_for("search.search"),
         "compare_url": url_for("passages.compare"),
-        "precedents_url": url_for("precedents.precedents_page") + params_suffix(replace(results.request, sort="relevance")),
-        "feed_url": url_for("search.search_feed") + params_suffix(replace(results.request, sort="relevance")),
+        "precedents_url": url_for("precedents.precedents_page") + params_suffix(replace(req, sort="relevance")),
+        "feed_url": url_for("search.search_feed") + params_suffix(replace(req, sort="relevance")),
     }
 
 
