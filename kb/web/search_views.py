@@ -207,7 +207,7 @@ def search_document(results: SearchResults) -> dict:
         ],
         "facets": [
             {"name": f["name"], "label": f["label"],
-             "values": [{key: v[key] for key in ("value", "label", "count", "selected")} for v in f["values"]]}
+             "values": [{key: v[key] for key in ("value", "label", "count", "adds", "selected")} for v in f["values"]]}
             for f in view["facets"]
         ],
         "active_filters": [item["label"] for item in results.active],
