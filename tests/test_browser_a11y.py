@@ -342,6 +342,32 @@ def test_the_skip_link_of_a_search_reaches_the_first_result_without_the_filters(
         ui.assert_no_console_errors()
 
 
+# Whether the focused element lies under the sticky compare bar, wholly or in part (WCAG 2.4.11).
+_UNDER_THE_BAR = """() => {
+  const focused = document.activeElement, bar = document.getElementById("compare-bar");
+  if (focused === document.body || bar.contains(focused)) return null;
+  const f = focused.getBoundingClientRect(), b = bar.getBoundingClientRect();
+  const under = f.top < b.bottom && f.bottom > b.top && f.left < b.right && f.right > b.left;
+  return under ? `${focused.outerHTML.slice(0, 100)} at ${Math.round(f.top)}-${Math.round(f.bottom)} px, the bar to ${Math.round(b.bottom)}` : null;
+}"""
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+def test_the_sticky_compare_bar_never_covers_what_the_keyboard_focuses(ui, width):
+    page = ui.new_page(viewport=WIDTHS[width])
+    with ui.guard():
+        page.goto("/search?q=mri")
+        boxes = page.locator("ol.hits input[name=p]")
+        boxes.nth(0).check()
+        boxes.nth(1).check()  # the bar at its tallest: both picks named in it
+        covered = []
+        for key in ["Tab"] * 60 + ["Shift+Tab"] * 60:  # down the results, then back up under the bar
+            page.keyboard.press(key)
+            covered.append(page.evaluate(_UNDER_THE_BAR))
+        assert [c for c in covered if c] == []
+        ui.assert_no_console_errors()
+
+
 def test_copy_citation_from_the_keyboard_is_announced(ui):
     page = ui.new_page(permissions=["clipboard-read", "clipboard-write"])
     with ui.guard():
