@@ -63,10 +63,14 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 @contextmanager
-def serving(index_dir: Path) -> Iterator[str]:
-    """The real Flask app over `index_dir` on 127.0.0.1:<free port> in a background thread; yields its base URL."""
+def serving(index_dir: Path, port: int = 0) -> Iterator[str]:
+    """The real Flask app over `index_dir` on 127.0.0.1:`port` (a free one if 0 or taken) in a background thread;
+    yields its base URL."""
     app = create_app({"INDEX_DIR": str(index_dir)})
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
+    try:
+        server = make_server("127.0.0.1", port, app, threaded=True, request_handler=_QuietHandler)
+    except OSError:
+        server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="kb-test-server", daemon=True)
     thread.start()
     try:
