@@ -734,3 +734,32 @@ def test_compare_two_results_ticked_on_two_pages(ui):
         assert path == "/compare" and query == [("p", first), ("p", second)], page.url
         assert page.locator(".side-by-side > article.rationale-card").count() == 2
         ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_why_upheld_leads_to_decisions_whose_rationale_marks_that_reason(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/precedents")
+        table = page.locator("table.reasons", has=page.locator("caption", has_text="Why upheld"))
+        row = table.locator("tbody tr").first
+        reason = row.locator("th").inner_text().strip()
+        link = row.locator("a").first
+        count = int(link.inner_text().replace(",", ""))
+        with page.expect_navigation():
+            link.click()
+        assert shown_total(page) == count > 0
+        chips = active_chips(page)
+        assert "Decision: Upheld" in chips and any(reason in chip for chip in chips), chips
+        first = page.locator("ol.hits > li.hit").first
+        ordinal = first.locator("input[name=p]").get_attribute("value").split("/")[1]
+        with page.expect_navigation():
+            first.locator(".hit-heading a").click()
+        item = page.locator(f"#item-{ordinal}")
+        assert reason in item.locator(".item-why").inner_text()
+        marked = item.locator(".rationale .reason-sentence", has_text=reason)
+        assert marked.count() >= 1 and marked.first.is_visible(), "the sentence stating the reason is marked"
+        assert marked.first.evaluate("e => getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)' || "
+                                     "getComputedStyle(e).textDecorationLine !== 'none' || "
+                                     "getComputedStyle(e).borderBottomStyle !== 'none'")
+        ui.assert_no_console_errors()
