@@ -21,7 +21,7 @@ from tests.browserutil import MISSING, PHONE, ROOT, TIMEOUT_MS, VIEWPORT, launch
 OUT = ROOT / "docs" / "screenshots"
 DEMO_LETTERS, DEMO_SEED = 3000, 2016  # kb demo's defaults
 WIDTHS = {"desktop": VIEWPORT, "phone": PHONE}
-SEARCH = "/search?q=weaning&decision=Upheld"
+SEARCH = "/search?q=carisoprodol+weaning"  # the README's first example
 PRECEDENTS = "/precedents?drug=hydrocodone"
 PORT = 5000  # kb demo's: the citations in the pictures name http://127.0.0.1:5000/ (any free port if taken)
 NOT_INDEXED = ("CM16-0213037", "CM99-0000001")  # a real case number (not in the demo) is cited to show "not found"
