@@ -78,6 +78,7 @@ class Kind:
     name: str
     open: Callable  # page -> the response of the page's own request
     status: int = 200
+    shows: str | None = None  # what makes the page this kind (a CSS selector that must be visible)
 
 
 def _goto(url: str) -> Callable:
@@ -86,31 +87,31 @@ def _goto(url: str) -> Callable:
 
 KINDS = [
     Kind("home", _goto("/")),
-    Kind("search", _goto("/search?q=mri")),
-    Kind("search-no-results", _goto("/search?q=zqxjvkwpf")),
-    Kind("search-filtered", _goto("/search?drug=carisoprodol&decision=Upheld")),
-    Kind("search-past-the-end", _goto("/search?q=mri&page=200")),
-    Kind("search-misspelling-read", _goto("/search?q=carisoprodal")),
-    Kind("search-did-you-mean", _goto("/search?q=somma")),
-    Kind("search-guideline-in-words", _goto("/search?q=MTUS+p.+29")),
-    Kind("search-case-numbers-among-words", _goto(f"/search?q={CASE}+mri")),
+    Kind("search", _goto("/search?q=mri"), shows="ol.hits mark"),
+    Kind("search-no-results", _goto("/search?q=zqxjvkwpf"), shows=".no-results"),
+    Kind("search-filtered", _goto("/search?drug=carisoprodol&decision=Upheld"), shows=".active-filters"),
+    Kind("search-past-the-end", _goto("/search?q=mri&page=200"), shows=".past-end"),
+    Kind("search-misspelling-read", _goto("/search?q=carisoprodal"), shows=".understood"),
+    Kind("search-did-you-mean", _goto("/search?q=somma"), shows=".understood.suggestion a"),
+    Kind("search-guideline-in-words", _goto("/search?q=MTUS+p.+29"), shows=".understood"),
+    Kind("search-case-numbers-among-words", _goto(f"/search?q={CASE}+mri"), shows=".understood"),
     Kind("letter", _goto(f"/letters/{CASE}")),
-    Kind("item-permalink", _goto(f"/letters/{CASE}/items/2")),
-    Kind("letter-without-case-number", _open_unnumbered_letter),
+    Kind("item-permalink", _goto(f"/letters/{CASE}/items/2"), shows="#item-2:target .item-context"),
+    Kind("letter-without-case-number", _open_unnumbered_letter, shows=".unnumbered"),
     Kind("precedents", _goto("/precedents")),
     Kind("precedents-drug", _goto("/precedents?drug=carisoprodol")),
-    Kind("precedents-ingredient", _goto("/precedents?drug=hydrocodone")),
-    Kind("precedents-did-you-mean", _goto("/precedents?drug=somma")),
+    Kind("precedents-ingredient", _goto("/precedents?drug=hydrocodone"), shows=".headline-figures"),
+    Kind("precedents-did-you-mean", _goto("/precedents?drug=somma"), shows=".no-results a"),
     Kind("guidelines", _goto("/guidelines")),
     Kind("guideline", _goto("/guidelines/MTUS/CPMTG")),
     Kind("guideline-page", _goto("/guidelines/MTUS/CPMTG/p24")),
     Kind("similar", _goto(f"/letters/{CASE}/items/2/similar")),
-    Kind("compare", _open_compare),
+    Kind("compare", _open_compare, shows="article.rationale-card"),
     Kind("cite-check", _goto("/cite-check")),
-    Kind("cite-check-results", _open_cite_check_with_results),
+    Kind("cite-check-results", _open_cite_check_with_results, shows=".cite-results"),
     Kind("help", _goto("/help")),
-    Kind("error-400", _goto("/search?q=mri&sort=best"), status=400),
-    Kind("error-404", _goto(f"/letters/{ABSENT_CASE}"), status=404),
+    Kind("error-400", _goto("/search?q=mri&sort=best"), status=400, shows=".error-message"),
+    Kind("error-404", _goto(f"/letters/{ABSENT_CASE}"), status=404, shows=".error-message"),
 ]
 KIND_IDS = [kind.name for kind in KINDS]
 WIDTHS = {"desktop": VIEWPORT, "phone": PHONE}
@@ -121,6 +122,8 @@ def open_kind(page, kind: Kind) -> None:
     assert response is not None and response.status == kind.status, \
         (kind.name, page.url, response and response.status)
     page.wait_for_load_state("load")
+    if kind.shows:
+        assert page.locator(kind.shows).first.is_visible(), f"{kind.name}: {kind.shows} is not shown on {page.url}"
 
 
 # --------------------------------------------------------------------------------------------
