@@ -130,6 +130,15 @@ function setUpCompare() {
     const params = new URLSearchParams(picked.map((p) => ["p", p.id]));
     window.location.assign(form.getAttribute("action") + "?" + params.toString());
   });
+  // the page scrolls what gets the focus clear of the bar, however many lines the bar takes (site.css)
+  const makeRoom = () => {
+    document.documentElement.style.setProperty("--compare-bar-height", bar.offsetHeight + "px");
+  };
+  if (window.ResizeObserver) {
+    new ResizeObserver(makeRoom).observe(bar);
+  } else {
+    makeRoom();
+  }
   // a page restored from the back-forward cache shows what another page changed since
   window.addEventListener("pageshow", () => { picked = loadPicked(); render(); });
   render();

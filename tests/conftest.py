@@ -82,3 +82,33 @@ def app(real_index: Path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --------------------------------------------------------------------------------------------
+# The browser tests (tests/test_browser*.py): the site over the real index, Chromium, one test's pages
+
+
+@pytest.fixture(scope="module")
+def site(real_index: Path):
+    """The real Flask app over the real index, served on 127.0.0.1:<free port>; its base URL."""
+    from tests.browserutil import serving
+
+    with serving(real_index) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from tests.browserutil import launched_chromium
+
+    with launched_chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture
+def ui(browser, site, request):
+    from tests.browserutil import UI
+
+    session = UI(browser, site, request.node.name)
+    yield session
+    session.close()
