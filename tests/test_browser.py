@@ -7,13 +7,11 @@ printing. Every page opened with JavaScript on is watched for console errors and
 Content-Security-Policy forbids inline script and style, so a violation shows up there).
 
 Run with `pytest -m browser`; the tests skip when Playwright or a Chromium binary is missing. A failing test
-leaves a screenshot in tests/artifacts/<test name>.png. With KB_SCREENSHOTS=1 the search page for "mri" is
-also saved as docs/screenshot-search.png (the README's picture).
+leaves a screenshot in tests/artifacts/<test name>.png (the README's pictures: python -m tests.screenshots).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
@@ -23,9 +21,8 @@ import pytest
 from kb.documents import letter_id_of
 from kb.extract import extract_text
 from kb.letters import parse_letter
-from tests.browserutil import MISSING, ROOT, VIEWPORT, wait_until
+from tests.browserutil import MISSING, VIEWPORT, wait_until
 
-DOCS_SCREENSHOT = ROOT / "docs" / "screenshot-search.png"
 CASE = "CM16-0213037"
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
@@ -158,11 +155,6 @@ def test_sort_newest_first_and_pagination(ui):
         assert total > 20, "the flow needs a search with more than one page of results"
         first_page = listed_passages(page)
         assert len(first_page) == 20
-
-        if os.environ.get("KB_SCREENSHOTS") == "1":
-            DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
-            page.locator("body").evaluate("() => document.activeElement && document.activeElement.blur()")
-            page.screenshot(path=str(DOCS_SCREENSHOT), animations="disabled")
 
         sorts = page.locator(".results-bar .sorts")
         assert sorts.locator("[aria-current=true]").inner_text() == "Relevance"
