@@ -344,14 +344,18 @@ def _mention_view(text: str, lines: list[int], number: int, mention: CaseMention
 
 
 def _excerpt(text: str, start: int, end: int) -> dict:
-    """The brief's words just before and after a span (up to EXCERPT_CHARS each), cut at whole words, with
-    an ellipsis where the brief goes on; runs of whitespace become one space."""
+    """The brief's words just before and after a span (up to EXCERPT_CHARS each, within its paragraph), cut at
+    whole words, with an ellipsis where the paragraph goes on; runs of whitespace become one space."""
     low, high = max(0, start - EXCERPT_CHARS), min(len(text), end + EXCERPT_CHARS)
+    for match in _PARAGRAPH_BREAK.finditer(text, low, start):  # (within the paragraph only)
+        low = match.end()
+    match = _PARAGRAPH_BREAK.search(text, end, high)
+    high = match.start() if match else high
     before, after = text[low:start], text[end:high]
-    if low > 0:
+    if low == start - EXCERPT_CHARS and low > 0:
         words = before.split(None, 1)
         before = "\u2026" + (words[1] if len(words) == 2 else before)
-    if high < len(text):
+    if high == end + EXCERPT_CHARS and high < len(text):
         words = after.rsplit(None, 1)
         after = (words[0] if len(words) == 2 else after) + "\u2026"
     return {"before": _SPACES.sub(" ", before), "after": _SPACES.sub(" ", after)}
