@@ -252,11 +252,15 @@ def _outside_quotations(mentions: list[CaseMention], quotes: list[Quote]) -> lis
     return free
 
 
-def _attribution(text, quote, mentions, free, starts, sentences, paragraphs) -> Attribution:
-    here = bisect_right(sentences, quote.end - 1)  # the sentence after the one where the quotation ends
+def _attribution(text: str, quote: Quote, mentions: list[CaseMention], free: list[int], starts: list[int],
+                 sentences: list[int], paragraphs: list[int]) -> Attribution:
+    """One quotation's attribution. `free`: the indexes of the mentions outside quotations, `starts` where
+    they start; `sentences` and `paragraphs`: where those start. The sentence of a quotation runs from the
+    sentence its opening mark is in to the end of the one its closing mark is in."""
+    following_sentence = bisect_right(sentences, quote.end - 1)
     sentence_start = sentences[bisect_right(sentences, quote.start) - 1]
-    sentence_end = sentences[here] if here < len(sentences) else len(text)
-    next_end = sentences[here + 1] if here + 1 < len(sentences) else len(text)
+    sentence_end = sentences[following_sentence] if following_sentence < len(sentences) else len(text)
+    next_end = sentences[following_sentence + 1] if following_sentence + 1 < len(sentences) else len(text)
     paragraph_start = paragraphs[bisect_right(paragraphs, quote.start) - 1]
     later = bisect_right(paragraphs, quote.end - 1)
     paragraph_end = paragraphs[later] if later < len(paragraphs) else len(text)
