@@ -108,6 +108,16 @@ class Columns:
         rows = order[found]
         return np.where((self.passage_hash[rows] == hashes) & self.passage[rows], rows, -1)
 
+    def vocabulary(self, facet: str) -> tuple[tuple[str, int], ...]:
+        """Every value of `facet` with the live passages holding it, most held first (computed once)."""
+        cache = self.__dict__.setdefault("_vocabularies", {})  # frozen: the cache sits beside the fields
+        if facet not in cache:
+            column = self.facets[facet]
+            counts = column.counts(self.passage)
+            order = np.lexsort((column.values, -counts))
+            cache[facet] = tuple((str(column.values[i]), int(counts[i])) for i in order if counts[i])
+        return cache[facet]
+
     def with_wording(self, hashes: np.ndarray, groups: np.ndarray, others: np.ndarray) -> Columns:
         """These columns with the reused wording of the passages whose hashes are given (kb.wording_store:
         each one's group and how many other letters share its wording): the `wording` facet (templated or

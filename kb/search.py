@@ -117,7 +117,10 @@ class SearchResults:
     request: SearchRequest
     total: int
     hits: list[Hit]
-    facets: list[dict]  # {name, label, values: [{value, label, count, selected, toggle}], more, expand}
+    # {name, label, values: [{value, label, count, adds, selected, toggle}], more, expand}: `count` is the
+    # passages holding the value under every other filter; `adds`, in a facet with a value selected, how many
+    # of them the results do not hold yet (what ticking it adds), else None
+    facets: list[dict]
     active: list[dict]  # {label, remove}: the filters in words, each with the query string that removes it
     highlight: list[str]  # words to highlight on the letter page
     generation: str
@@ -548,6 +551,10 @@ class _Search:
             pairs = [(str(facet.values[i]), int(counts[i])) for i in nonzero]
         resolved = {self._resolve_value(spec.field, v) if spec.column != "year" else v: v for v in selected}
         count_of = dict(pairs)
+        # a facet with a value selected: another of its values widens the results (either value), by the
+        # passages it holds that the selection does not: what clicking it adds
+        adds_of = self._facet_adds(spec, base & ~self.filter_masks[spec.name]) if spec.name in self.filter_masks \
+            else None
         for value, typed in resolved.items():
             if value not in count_of:  # a drug filter by product ("Norco") counts in the product column
                 terms = self._drug_terms(typed) if spec.field == "drug" else []
@@ -566,6 +573,7 @@ class _Search:
                 "value": value,
                 "label": facet_label(spec, value),
                 "count": count,
+                "adds": None if adds_of is None or value in resolved else adds_of.get(value, 0),
                 "selected": value in resolved,
                 "toggle": self.request.toggled(spec.name, typed).query_string(),
             })
@@ -579,6 +587,15 @@ class _Search:
             "expand": self.request.query_string(expand=expand) if len(ordered) > FACET_VALUES_SHOWN else None,
             "expanded": expanded,
         }
+
+    def _facet_adds(self, spec: FacetSpec, outside: np.ndarray) -> dict[str, int]:
+        """value -> how many of the `outside` rows (matching everything but this facet's selection) hold it."""
+        if spec.column == "year":
+            counts = np.bincount(self.columns.year[outside].astype(np.int64), minlength=1)
+            return {str(y): int(c) for y, c in enumerate(counts) if c and y}
+        facet = self.columns.facets[spec.column]
+        counts = facet.counts(outside)
+        return {str(facet.values[i]): int(counts[i]) for i in np.flatnonzero(counts)}
 
     def ordered_rows(self, limit: int) -> np.ndarray:
         """Matching rows in the requested order, at most `limit` of them."""

@@ -148,8 +148,48 @@ function setUpFilters() {
   }
 }
 
+// Suggestions: a field with data-suggest lists the index's values in its <datalist> (rendered with the
+// page, so the browser suggests without JavaScript); as one types, the list is refilled from /api/suggest
+// with the values matching what is typed, beyond the most common ones the page carried.
+function setUpSuggestions() {
+  for (const input of document.querySelectorAll("input[data-suggest][list]")) {
+    const list = document.getElementById(input.getAttribute("list"));
+    if (!list) {
+      continue;
+    }
+    let timer = null;
+    let asked = 0;
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const typed = input.value.trim();
+        if (!typed) {
+          return;
+        }
+        const ask = ++asked;
+        try {
+          const response = await fetch(`${input.dataset.suggest}&limit=20&q=${encodeURIComponent(typed)}`);
+          if (!response.ok || ask !== asked) {
+            return;
+          }
+          const data = await response.json();
+          list.replaceChildren(...data.suggestions.map((s) => {
+            const option = document.createElement("option");
+            option.value = s.value;
+            option.textContent = `${s.label} (${s.count.toLocaleString()})`;
+            return option;
+          }));
+        } catch (error) {
+          // offline or refused: the list the page carried still suggests
+        }
+      }, 150);
+    });
+  }
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   setUpCopyButtons();
   setUpCompare();
   setUpFilters();
+  setUpSuggestions();
 });

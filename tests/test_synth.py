@@ -19,6 +19,7 @@ from kb import drugs, letters, synth
 from kb.drugs import find_drugs, parse_drug_request
 from kb.letters import SYNTHETIC_MARK, parse_letter
 from kb.synth import SyntheticLetter, generate_letters, synthetic_letter, write_letters
+from kb.synth.model import MAX_SYNTHETIC_LETTERS
 
 DISTRIBUTION_SEED = 11
 DISTRIBUTION_COUNT = 3000
@@ -168,6 +169,16 @@ def test_case_numbers_are_unique_within_a_run():
     numbers = [synth.case_number(9, index, 2016) for index in range(0, 600_000, 7)]
     assert len(set(numbers)) == len(numbers)
     assert all(re.fullmatch(r"CM16-\d{7}", number) for number in numbers[:100])
+
+
+def test_case_numbers_are_never_real_ones():
+    # the DWC numbers about 200,000 cases a year from 0000001: a synthetic CMyy-8xxxxxx or -9xxxxxx can be
+    # neither mistaken for a real decision nor collide with one in an index holding both
+    serials = [int(synth.case_number(seed, index, 2016)[5:]) for seed in (1, 2016) for index in
+               [*range(0, 5000), *range(1_000_000, 1_000_100), MAX_SYNTHETIC_LETTERS - 1]]
+    assert min(serials) >= 8_000_000 and max(serials) < 9_500_000
+    with pytest.raises(ValueError):
+        synth.case_number(1, MAX_SYNTHETIC_LETTERS, 2016)
 
 
 # --------------------------------------------------------------------------------------------

@@ -145,9 +145,10 @@ def page(response) -> Element:
 class FacetLink:
     facet: str  # the facet's URL parameter ("drug")
     label: str
-    count: int
+    count: int  # as shown: the total clicking gives, or for "+N" what it adds to the results
     href: str
     selected: bool
+    adds: bool = False  # shown as "+N": another value of a facet with one selected
 
 
 def shown_total(doc: Element) -> int:
@@ -161,12 +162,14 @@ def facet_links(doc: Element) -> list[FacetLink]:
         name = section.get("aria-labelledby", "").removeprefix("facet-")
         for item in section.find_all("li"):
             anchor = item.one("a")
+            shown = anchor.one("span", "count").text.strip()
             links.append(FacetLink(
                 facet=name,
                 label=anchor.one("span", "facet-label").squashed_text,
-                count=int(anchor.one("span", "count").text.replace(",", "")),
+                count=int(shown.removeprefix("+").replace(",", "")),
                 href=anchor.get("href"),
                 selected="selected" in item.classes,
+                adds=shown.startswith("+"),
             ))
     return links
 

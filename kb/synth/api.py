@@ -9,7 +9,14 @@ from pathlib import Path
 
 from kb.synth.case import _case
 from kb.synth.choices import _between, _chance
-from kb.synth.model import DATA, SERIAL_BLOCK, SERIAL_STEP, SyntheticLetter
+from kb.synth.model import (
+    DATA,
+    MAX_SYNTHETIC_LETTERS,
+    SERIAL_BLOCK,
+    SERIAL_STEP,
+    SYNTHETIC_SERIALS,
+    SyntheticLetter,
+)
 from kb.synth.prose import _item, _reviewer, _summary
 from kb.synth.render import _LAYOUT_WRITERS, _Page
 from kb.synth.slots import _Slots
@@ -20,9 +27,12 @@ from kb.synth.tables import _ITEM_COUNTS, _STYLES
 
 
 def case_number(seed: int, index: int, year: int) -> str:
-    """"CM" + two-digit year + "-" + seven digits, unique among the letters of one run (one seed)."""
+    """"CM" + two-digit year + "-" + seven digits, unique among the letters of one run (one seed), and from
+    SYNTHETIC_SERIALS up: never a real case's number."""
+    if not 0 <= index < MAX_SYNTHETIC_LETTERS:
+        raise ValueError(f"a synthetic run holds at most {MAX_SYNTHETIC_LETTERS:,} letters")
     block, offset = divmod(index, SERIAL_BLOCK)
-    serial = block * SERIAL_BLOCK + (offset * SERIAL_STEP + seed * 7919) % SERIAL_BLOCK
+    serial = SYNTHETIC_SERIALS + block * SERIAL_BLOCK + (offset * SERIAL_STEP + seed * 7919) % SERIAL_BLOCK
     return f"CM{year % 100:02d}-{serial:07d}"
 
 

@@ -21,6 +21,10 @@ CLAIMS_ADMINISTRATOR, EXPERT_REVIEWER = "Claims Administrator", "Expert Reviewer
 # so the first quarter million letters of a run look like one real year's (CM16-0213037) and no two
 # letters of a run ever share a number (up to ten million letters).
 SERIAL_BLOCK = 250_000
+# Synthetic case numbers start here: the DWC numbers about 200,000 cases a year from 0000001, so CMyy-8xxxxxx
+# and CMyy-9xxxxxx are never real and a demo's citation cannot be mistaken for a real decision's
+SYNTHETIC_SERIALS = 8_000_000
+MAX_SYNTHETIC_LETTERS = 1_500_000  # a run's serials stay below 9,500,000 (CMyy-99xxxxx: never synthetic)
 SERIAL_STEP = 104_729  # prime, so coprime with 2**4 * 5**6 = SERIAL_BLOCK
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September",

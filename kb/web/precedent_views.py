@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections import OrderedDict
 from threading import Lock
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+
+from kb import suggest
 
 from kb.guidelines import citation_ancestry, citation_label
 from kb.precedents import FEW_DECISIONS, OVERTURNED, UPHELD, guideline_index, guideline_view, precedents
 from kb.search import facet_label
 from kb.search_request import FACET_BY_NAME, SearchRequest
+from kb.understanding import guess_citation, spelling
 from kb.web import search_index
 from kb.web.charts import year_chart
 from kb.web.search_views import hit_view, params_suffix, search_url
@@ -76,23 +79,63 @@ def describe(search_request: SearchRequest) -> list[str]:
 
 # The precedents form: (parameter, label, example values)
 PRECEDENT_FIELDS = (("drug", "Drug", "carisoprodol, Soma"), ("treatment", "Treatment", "MRI, Acupuncture"),
-                    ("guideline", "Guideline id", "MTUS/CPMTG/p29"))
+                    ("guideline", "Guideline", "MTUS p. 24, ODG low back"))
+DATALIST_VALUES = 300  # each field's list offers the most held values; app.js asks /api/suggest for the rest
 
 
 def precedent_form(search_request: SearchRequest) -> dict:
     """The precedents form: each field shows the one value the page is for (several values of one field are
-    kept by the page's own links, not by the form)."""
+    kept by the page's own links, not by the form), and lists the values the index holds (a <datalist>:
+    the browser suggests from it as one types, without JavaScript)."""
+    columns = search_index().generation().columns
     fields = []
     for name, label, placeholder in PRECEDENT_FIELDS:
         values = search_request.values(name)
         fields.append({"name": name, "label": label, "placeholder": placeholder,
-                       "value": values[0] if len(values) == 1 else ""})
+                       "value": values[0] if len(values) == 1 else "",
+                       "options": [s.as_dict() for s in suggest.vocabulary(columns, name)[:DATALIST_VALUES]],
+                       "suggest_url": url_for("search.suggest_json", field=name)})
     return {"action": url_for("precedents.precedents_page"), "fields": fields}
+
+
+def _understood(search_request: SearchRequest):
+    """A precedents request whose guideline is written in words ("MTUS p. 24") -> a redirect to the one for
+    the citation it names; None when there is nothing to read."""
+    written = search_request.values("guideline")
+    if len(written) != 1:
+        return None
+    citations = search_index().generation().columns.vocabulary("guideline")
+    if written[0] in {citation_id for citation_id, _ in citations}:
+        return None
+    guess = guess_citation(written[0], citations)
+    if guess is None or guess.rest:
+        return None
+    changed = search_request.toggled("guideline", written[0]).toggled("guideline", guess.citation_id)
+    return redirect(url_for("precedents.precedents_page") + changed.query_string(), code=302)
+
+
+def _did_you_mean(search_request: SearchRequest) -> list[dict]:
+    """For a request matching nothing: its drug or treatment values spelled as the index's tags are."""
+    offers = []
+    for name in ("drug", "treatment"):
+        for value in search_request.values(name):
+            corrected = spelling(value, tuple(s.value for s in suggest.vocabulary(search_index().generation().columns,
+                                                                                    name)))
+            if corrected is None:
+                continue
+            changed = search_request.toggled(name, value).toggled(name, corrected.query)
+            if search_index().match(changed).total:
+                offers.append({"label": corrected.query, "url": url_for("precedents.precedents_page")
+                               + changed.query_string()})
+    return offers
 
 
 @blueprint.get("/precedents")
 def precedents_page():
     search_request = SearchRequest.from_params(request.args)
+    understood = _understood(search_request)
+    if understood is not None:
+        return understood
     match = search_index().match(search_request)
     data = linked(precedents(match))
     typical = _typical_hits(match, data.pop("typical"))
@@ -101,7 +144,8 @@ def precedents_page():
         form=precedent_form(search_request), few_below=FEW_DECISIONS, search_page_url=url_for("search.search"),
         chart=year_chart(data["by_year"]), search_url=search_url(search_request.query_string()),
         json_url=url_for("precedents.precedents_json") + params_suffix(search_request), upheld=UPHELD,
-        overturned=OVERTURNED, empty=match.total == 0)
+        overturned=OVERTURNED, empty=match.total == 0,
+        did_you_mean=_did_you_mean(search_request) if match.total == 0 else [])
 
 
 @blueprint.get("/api/precedents")

@@ -16,8 +16,9 @@ from markupsafe import Markup
 
 from kb.documents import letter_name
 from kb.search import SearchResults
-from kb.search_request import SearchRequest
-from kb.web import search_index
+from kb import suggest
+from kb.search_request import SearchError, SearchRequest
+from kb.web import search_index, understood
 from kb.web.numbers import counted
 
 blueprint = Blueprint("search", __name__)
@@ -149,8 +150,30 @@ def search():
     if any(not value.strip() for value in request.args.values()):
         # the form sends its empty fields ("from=&to="): show the same search under its canonical URL
         return redirect(search_url(search_request.query_string()), code=302)
+    typed = request.args.get(understood.TYPED, "").strip()
+    before = understood.redirect_before_searching(search_request, typed)
+    if before is not None:
+        return before
     results = search_index().search(search_request)
-    return render_template("search.html", **_page_view(results))
+    after = understood.redirect_after_searching(results, typed)
+    if after is not None:
+        return after
+    return render_template("search.html", **_page_view(results), notices=understood.notices(results, typed))
+
+
+@blueprint.get("/api/suggest")
+def suggest_json():
+    """Values for a drug, treatment or guideline field as someone types: ?field=drug&q=hyd[&limit=10]."""
+    field = request.args.get("field", "")
+    if field not in suggest.SUGGESTED:
+        raise SearchError(f"field must be one of {', '.join(suggest.SUGGESTED)}")
+    try:
+        limit = int(request.args.get("limit", "10"))
+    except ValueError:
+        raise SearchError("limit must be a whole number") from None
+    typed = request.args.get("q", "")
+    found = suggest.suggest(search_index().generation().columns, field, typed, limit)
+    return {"version": API_VERSION, "field": field, "q": typed, "suggestions": [s.as_dict() for s in found]}
 
 
 @blueprint.get("/api/search")
@@ -202,7 +225,7 @@ def search_document(results: SearchResults) -> dict:
         ],
         "facets": [
             {"name": f["name"], "label": f["label"],
-             "values": [{key: v[key] for key in ("value", "label", "count", "selected")} for v in f["values"]]}
+             "values": [{key: v[key] for key in ("value", "label", "count", "adds", "selected")} for v in f["values"]]}
             for f in view["facets"]
         ],
         "active_filters": [item["label"] for item in results.active],
