@@ -589,3 +589,177 @@ def test_print_stylesheet_keeps_the_text_and_drops_the_navigation(ui):
             assert page.locator(selector).first.is_hidden(), f"{selector} is printed"
         assert page.locator("ol.hits .snippet").first.is_visible()
         ui.assert_no_console_errors()
+
+
+# --------------------------------------------------------------------------------------------
+# 7. What the search box understands; precedents for an ingredient; an item in context
+
+
+@pytest.mark.browser
+def test_a_case_number_typed_in_the_box_opens_its_letter(ui, site):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/")
+        box = page.get_by_role("searchbox", name="Search the rationales")
+        box.fill("cm16 0213037")
+        with page.expect_navigation():
+            box.press("Enter")
+        page.wait_for_url(f"{site}/letters/{CASE}")
+        assert CASE in page.locator("h1").inner_text()
+        ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_case_numbers_among_words_filter_to_their_letters_and_say_so(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/")
+        search_from_box(page, f"{CASE} CM16-0219557")
+        assert ("q", f"(case:{CASE} OR case:CM16-0219557)") in path_and_query(page.url)[1]
+        assert page.locator("p.understood").inner_text().startswith(f"{CASE} and CM16-0219557 are case numbers")
+        assert {p.split("/")[0] for p in listed_passages(page)} == {CASE, "CM16-0219557"}
+        ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_a_guideline_typed_in_words_shows_the_decisions_citing_it(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/")
+        search_from_box(page, "Chronic Pain Guidelines page 24")
+        assert ("q", "guideline:MTUS/CPMTG/p24") in path_and_query(page.url)[1]
+        notice = page.locator("p.understood").first
+        assert notice.is_visible()
+        assert "MTUS Chronic Pain Medical Treatment Guidelines, p. 24" in notice.inner_text()
+        assert shown_total(page) == len(listed_passages(page)) > 0
+        # the box shows what is searched now, which can be edited further
+        assert page.get_by_role("searchbox", name="Search the rationales").input_value() == "guideline:MTUS/CPMTG/p24"
+        ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_a_misspelled_drug_offers_its_spelling_and_one_the_table_knows_is_read(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/")
+        search_from_box(page, "meloxicom")
+        assert shown_total(page) == 0
+        offer = page.locator("p.understood.suggestion")
+        assert offer.inner_text().startswith("Did you mean: meloxicam")
+        with page.expect_navigation():
+            offer.get_by_role("link", name="meloxicam").click()
+        assert ("q", "meloxicam") in path_and_query(page.url)[1]
+        assert shown_total(page) > 0
+
+        search_from_box(page, "carisoprodal")
+        assert shown_total(page) > 0
+        assert "Read “carisoprodal” as carisoprodol" in page.locator("p.understood").inner_text()
+        ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_precedents_for_an_ingredient_count_every_product_holding_it(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/precedents")
+        drug = page.get_by_role("combobox", name="Drug")  # an input with a list
+        assert drug.get_attribute("list") == "suggest-drug"
+        assert page.locator("#suggest-drug option[value='hydrocodone']").count() == 1, "offered without typing"
+        # as one types, app.js refills the list from /api/suggest with the values matching what is typed
+        drug.press_sequentially("hydro")
+        wait_until(page, "[...document.querySelectorAll('#suggest-drug option')].length > 0 && "
+                         "[...document.querySelectorAll('#suggest-drug option')].every("
+                         "o => /hydro/i.test(o.value + ' ' + o.textContent))")
+        drug.fill("hydrocodone")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Show").click()
+        assert ("drug", "hydrocodone") in path_and_query(page.url)[1]
+        assert "hydrocodone" in page.locator("h1").inner_text()
+        decisions = page.locator(".headline-figures a.figure").first
+        count = int(decisions.inner_text().replace(",", ""))
+        assert count > 0
+        products = page.locator("table", has=page.locator("caption", has_text=re.compile("product", re.I)))
+        assert "Norco" in products.inner_text() or "hydrocodone/acetaminophen" in products.inner_text()
+        with page.expect_navigation():
+            decisions.click()
+        assert shown_total(page) == count
+        ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_an_item_permalink_from_the_results_shows_its_context_and_the_way_back(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/search?q=cervical")
+        results_url = page.url
+        first = page.locator("ol.hits > li.hit").first
+        letter_id, ordinal = first.locator("input[name=p]").get_attribute("value").split("/")
+        with page.expect_navigation():
+            first.locator(".hit-heading a").click()
+        item = page.locator(f"#item-{ordinal}")
+        context = item.locator(".item-context")
+        assert context.is_visible()
+        line = context.inner_text()
+        assert letter_id in line and "decided" in line and "reviewer" in line, line
+        box = context.bounding_box()
+        assert 0 <= box["y"] < VIEWPORT["height"], "the context line is on the first screen"
+        # the target is marked, not only scrolled to
+        assert item.evaluate("e => getComputedStyle(e).boxShadow !== 'none' || "
+                             "getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)'")
+        back = page.get_by_role("link", name=re.compile("Back to the results"))
+        with page.expect_navigation():
+            back.click()
+        assert path_and_query(page.url) == path_and_query(results_url)
+        ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_compare_two_results_ticked_on_two_pages(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/search?q=mri&per_page=5")
+        first = listed_passages(page)[0]
+        page.locator("ol.hits input[name=p]").first.check()
+        with page.expect_navigation():
+            page.get_by_role("link", name=re.compile("Next")).first.click()
+        assert "1 of 2" in page.locator("#compare-status").inner_text(), "the tick survives paging"
+        second = listed_passages(page)[0]
+        assert second != first
+        page.locator("ol.hits input[name=p]").first.check()
+        submit = page.locator("#compare-bar button.compare-submit")
+        assert submit.is_enabled()
+        with page.expect_navigation():
+            submit.click()
+        path, query = path_and_query(page.url)
+        assert path == "/compare" and query == [("p", first), ("p", second)], page.url
+        assert page.locator(".side-by-side > article.rationale-card").count() == 2
+        ui.assert_no_console_errors()
+
+
+@pytest.mark.browser
+def test_why_upheld_leads_to_decisions_whose_rationale_marks_that_reason(ui):
+    page = ui.new_page()
+    with ui.guard():
+        page.goto("/precedents")
+        table = page.locator("table.reasons", has=page.locator("caption", has_text="Why upheld"))
+        row = table.locator("tbody tr").first
+        reason = row.locator("th").inner_text().strip()
+        link = row.locator("a").first
+        count = int(link.inner_text().replace(",", ""))
+        with page.expect_navigation():
+            link.click()
+        assert shown_total(page) == count > 0
+        chips = active_chips(page)
+        assert "Decision: Upheld" in chips and any(reason in chip for chip in chips), chips
+        first = page.locator("ol.hits > li.hit").first
+        ordinal = first.locator("input[name=p]").get_attribute("value").split("/")[1]
+        with page.expect_navigation():
+            first.locator(".hit-heading a").click()
+        item = page.locator(f"#item-{ordinal}")
+        assert reason in item.locator(".item-why").inner_text()
+        marked = item.locator(".rationale .reason-sentence", has_text=reason)
+        assert marked.count() >= 1 and marked.first.is_visible(), "the sentence stating the reason is marked"
+        assert marked.first.evaluate("e => getComputedStyle(e).backgroundColor !== 'rgba(0, 0, 0, 0)' || "
+                                     "getComputedStyle(e).textDecorationLine !== 'none' || "
+                                     "getComputedStyle(e).borderBottomStyle !== 'none'")
+        ui.assert_no_console_errors()
