@@ -49,6 +49,12 @@ def letter_id_of(letter: Letter) -> str:
     return "L-" + hashlib.sha256(content.encode("utf-8")).hexdigest()[:12]
 
 
+def letter_name(case_number: str | None, letter_id: str) -> str:
+    """How a letter is named on the pages and in cite-check: its case number, or for a letter whose text has
+    none (the 2014-15 decision bodies) its content id, said to be one."""
+    return case_number or f"{letter_id} (no case number)"
+
+
 # An IMR case number as people write it: any case, spaces, no dash or a typographic one ("cm16 0213037").
 # The spaces are matched possessively (*+): "CM12" and 200,000 spaces must not be tried at every split.
 CASE_NUMBER = re.compile(r"(?<![A-Za-z0-9])CM\s*+(\d{2})\s*+[-‐‑–—]?\s*+(\d{7})(?!\d)", re.I)

@@ -5,6 +5,11 @@ ones, real quotations taken from a stored letter record (SearchIndex.letter), on
 with a [bracketed] alteration, and an invented one. The JSON API (JSON body, form body, text/plain) and the
 HTML page must resolve each case number and confirm or flag each quotation; which passages hold a quotation
 is checked against a plain scan of every indexed rationale.
+
+Attribution: which case a quotation is cited to follows kb/data/citecheck.json (its examples are checked
+here); briefs built from real rationales cite a quotation of CM16-0219557 to CM16-0213037 (flagged, naming
+CM16-0219557), to its own case (confirmed), to the wrong item, to an unknown case and to none; a case cited
+three times is one group with three places; every offset points at its text in the brief.
 """
 
 from __future__ import annotations
@@ -13,24 +18,28 @@ import csv
 import re
 import time
 from datetime import datetime
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
 
 from kb.citecheck import (
+    DATA,
     MAX_BRIEF_CHARS,
     MIN_QUOTE_WORDS,
+    STATUSES,
     CiteCheckError,
     Quote,
+    attribute,
     case_mentions,
     check_brief,
     contains,
     normalize,
     quotations,
+    sentence_starts,
 )
 from kb.documents import letter_id_of
 from kb.letters import parse_letter
+from tests.webutil import parse_html
 
 CASE = "CM16-0213037"
 
@@ -82,6 +91,87 @@ def test_no_case_number_inside_longer_digit_runs_or_words(text):
 def test_a_case_number_at_the_very_start_and_end_of_the_text():
     assert [m.start for m in case_mentions("CM16-0213037")] == [0]
     assert [m.end for m in case_mentions("(CM16-0213037)")] == [13]
+
+
+@pytest.mark.parametrize("after, items", [
+    (", item 2.", (2,)),
+    (" item 2", (2,)),
+    (" (Item 2)", (2,)),
+    (", at item 3", (3,)),
+    (", items 1 and 3", (1, 3)),
+    (", items 1, 2 & 4", (1, 2, 4)),
+    (" items 2-4", (2, 3, 4)),
+    (" items 2\u20134", (2, 3, 4)),
+    (" items 2 through 4", (2, 3, 4)),
+    (", Item No. 2", (2,)),
+    (", item #2", (2,)),
+    (", item 2, 2016", (2,)),  # a year is not an item
+    (" (Dec. 9, 2016)", ()),
+    (", itemized", ()),
+    ("\nitem 2", ()),  # the next line is something else
+    ("", ()),
+])
+def test_the_items_cited_after_a_case_number(after, items):
+    [mention] = case_mentions(f"See CM16-0213037{after}")
+    assert mention.items == items
+
+
+def test_an_endless_list_of_items_is_cut_short():
+    [mention] = case_mentions("CM16-0213037, items " + "1-51, " * 10_000)
+    assert mention.items == tuple(range(1, 52))
+
+
+# --------------------------------------------------------------------------------------------
+# Sentences and attribution (the rule and its examples: kb/data/citecheck.json)
+
+
+def sentences(text: str) -> list[str]:
+    starts = sentence_starts(text) + [len(text)]
+    return [text[a:b].strip() for a, b in zip(starts, starts[1:])]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("One here. Two there.", ["One here.", "Two there."]),
+    ("Is it? Yes! No.", ["Is it?", "Yes!", "No."]),
+    ('He said "it is." Then left.', ['He said "it is."', "Then left."]),
+    ("He said \u201cit is.\u201d \u201cThen\u201d left.", ["He said \u201cit is.\u201d", "\u201cThen\u201d left."]),
+    ("Case No. CM16-0213037 (Dec. 9, 2016) at p. 2 by Dr. J. Smith, e.g. here.",
+     ["Case No. CM16-0213037 (Dec. 9, 2016) at p. 2 by Dr. J. Smith, e.g. here."]),
+    ("Cal. DWC IMR Final Determination, Case No. CM16-0213037. Next one.",
+     ["Cal. DWC IMR Final Determination, Case No. CM16-0213037.", "Next one."]),
+    ("A heading\n\nA paragraph. (A parenthesis.) 2016 was a year.",
+     ["A heading", "A paragraph.", "(A parenthesis.)", "2016 was a year."]),
+    ("lower. case does not start one; 7.5 mg neither.", ["lower. case does not start one; 7.5 mg neither."]),
+    ("Windows\r\n\r\nline ends.", ["Windows", "line ends."]),
+])
+def test_sentence_starts(text, expected):
+    assert sentences(text) == expected
+
+
+def attributed(text: str) -> list[list]:
+    mentions = case_mentions(text)
+    return [[mentions[a.mention].case_number if a.mention is not None else None, a.basis]
+            for a in attribute(text, mentions, quotations(text))]
+
+
+@pytest.mark.parametrize("example", DATA["examples"], ids=[str(n) for n in range(1, len(DATA["examples"]) + 1)])
+def test_attribution_examples(example):
+    assert attributed(example["brief"]) == example["attributed"]
+
+
+def test_attribution_stays_near_the_quotation():
+    """A case cited 2,000 characters earlier in an unbroken paragraph is not the quotation's source."""
+    filler = "and the records were reviewed " * 70
+    assert attributed(f"In CM16-0213037 {filler}. The reviewer wrote \"the request is not medically necessary here.\"") \
+        == [[None, None]]
+    assert attributed(f"In CM16-0213037 the MRI was denied. {filler[:900]}. The reviewer wrote \"the request is not "
+                      "medically necessary here.\"") == [["CM16-0213037", "paragraph"]]
+
+
+def test_a_case_number_inside_a_quotation_is_listed_but_attributes_nothing():
+    text = 'CM16-0219557 said "the reviewer of CM16-0213037 found it not medically necessary."'
+    assert [m.case_number for m in case_mentions(text)] == ["CM16-0219557", "CM16-0213037"]
+    assert attributed(text) == [["CM16-0219557", "sentence"]]
 
 
 # --------------------------------------------------------------------------------------------
@@ -225,6 +315,12 @@ HOSTILE_BRIEFS = {
     "straight quotes around too little": lambda n: repeated('"' + "x" * 8, n),
     "spaces around would-be ellipses in quotations": lambda n: repeated('"six words to be checked here'
                                                                         + " " * 3000 + '. . x"', n),
+    "a full stop before spaces": lambda n: "It ends." + " " * (n - 8),
+    "full stops and spaces": lambda n: repeated(". ", n),
+    "abbreviations": lambda n: repeated("No. ", n),
+    "blank lines": lambda n: repeated("\n \n", n),
+    "a case number and a list of items": lambda n: "CM16-0213037, items " + repeated("1, ", n - 20),
+    "case numbers and quotations": lambda n: repeated('CM16-0213037 "one two three four five six" cm16 0219557. ', n),
 }
 ORDINARY_BRIEF = ('The reviewer in CM16-0213037 wrote that "the request is not medically necessary for this patient" '
                   "and the claims administrator cited the MTUS guidelines at page 24. ")
@@ -235,8 +331,7 @@ def repeated(unit: str, length: int) -> str:
 
 
 def scan(text: str) -> None:
-    case_mentions(text)
-    quotations(text)
+    attribute(text, case_mentions(text), quotations(text))
 
 
 def cpu_seconds(text: str, repeat: int) -> float:
@@ -429,6 +524,8 @@ def test_the_summary_counts(report, brief):
     assert report["summary"] == {
         "case_numbers": 7, "case_numbers_found": 5, "letters": 6, "letters_not_found": 2,
         "quotations": 4, "quotations_found": 3,
+        "attribution": {"confirmed": 3, "other_item": 0, "other_decision": 0, "case_not_indexed": 0,
+                        "not_found": 1, "unattributed": 0},
     }
 
 
@@ -451,6 +548,18 @@ def test_the_real_quotations_are_from_the_letter_they_were_taken_from(report):
 def test_the_invented_quotation_is_flagged(report):
     invented = report["quotations"][3]
     assert invented["found"] is False and invented["passages"] == []
+    assert invented["attribution"]["status"] == "not_found"
+    assert invented["attribution"]["message"] == f"Not in {CASE}, nor in any other indexed decision"
+
+
+def test_the_brief_s_quotations_are_cited_to_the_case_named_before_them(report, brief):
+    """"The reviewer wrote in CM16-0213037 that "..."": the first in its sentence, the others in its paragraph."""
+    cited = [(q["attribution"]["case_number"], q["attribution"]["basis"], q["attribution"]["status"])
+             for q in report["quotations"]]
+    assert cited == [(CASE, "sentence", "confirmed"), (CASE, "paragraph", "confirmed"),
+                     (CASE, "paragraph", "confirmed"), (CASE, "paragraph", "not_found")]
+    mention = report["case_numbers"][report["quotations"][0]["attribution"]["mention"] - 1]
+    assert mention["number"] == 7 and mention["case_number"] == CASE
 
 
 def test_quotation_positions_point_at_their_opening_quote(report, brief):
@@ -508,84 +617,221 @@ def test_a_long_quotation_ending_inside_a_word_is_not_confirmed(client, index):
 # The HTML page
 
 
-class _Items(HTMLParser):
-    """The cite-check page's result list items: (class, text) in order."""
-
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.items: list[list] = []
-        self.depth = 0  # depth inside the current result <li>
-        self.error = ""
-        self._in_error = False
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "li" and self.depth == 0 and attrs.get("class") in ("found", "not-found"):
-            self.items.append([attrs["class"], ""])
-            self.depth = 1
-        elif tag == "li" and self.depth:
-            self.depth += 1
-        if tag == "p" and attrs.get("class") == "error-message":
-            self._in_error = True
-
-    def handle_endtag(self, tag):
-        if tag == "li" and self.depth:
-            self.depth -= 1
-        if tag == "p":
-            self._in_error = False
-
-    def handle_data(self, data):
-        if self.depth:
-            self.items[-1][1] += data
-        if self._in_error:
-            self.error += data
+def shown_brief(element) -> str:
+    """The text of the page's echoed brief, without the Q1 / C1 labels of its marks."""
+    parts = []
+    for child in element.children:
+        if isinstance(child, str):
+            parts.append(child)
+        elif "mark-label" not in child.classes:
+            parts.append(shown_brief(child))
+    return "".join(parts)
 
 
-def page_items(html: str) -> _Items:
-    parser = _Items()
-    parser.feed(html)
-    parser.close()
-    for item in parser.items:
-        item[1] = " ".join(item[1].split())
-    return parser
+def cite_page(app, text: str):
+    response = app.test_client().post("/cite-check", data={"text": text})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return parse_html(response.get_data(as_text=True))
 
 
 @pytest.fixture(scope="module")
-def html_items(app, brief) -> list[list]:
-    response = app.test_client().post("/cite-check", data={"text": brief["text"]})
-    assert response.status_code == 200
-    return page_items(response.get_data(as_text=True)).items
+def brief_page(app, brief):
+    return cite_page(app, brief["text"])
 
 
-def test_the_page_shows_each_case_number_found_or_not(html_items, brief):
-    cases = html_items[: len(brief["cases"])]
-    for (cls, text), (written, case_number) in zip(cases, brief["cases"]):
+def test_the_page_groups_each_case_number_with_its_places(brief_page, brief):
+    groups = [li for li in brief_page.one("ol", "case-results").children if not isinstance(li, str)]
+    expected = list(dict.fromkeys(case_number for _, case_number in brief["cases"]))
+    assert [li.get("id") for li in groups] == [f"case-{c}" for c in expected]
+    for li in groups:
+        case_number = li.get("id").removeprefix("case-")
+        head = li.one("p", "result-head").squashed_text
         if case_number in brief["unknown"]:
-            assert cls == "not-found" and text.startswith(f"Not in the index {case_number}"), text
+            assert "not-found" in li.classes and head.startswith(f"Not in the index {case_number}"), head
         else:
-            assert cls == "found" and text.startswith(f"Found {case_number}"), text
-        if written != case_number:
-            assert f"(written \u201c{written}\u201d)" in text, text
+            assert "found" in li.classes and head.startswith(f"Found {case_number}"), head
+        cited = sum(1 for _, c in brief["cases"] if c == case_number)
+        assert len(li.one("ul", "places").find_all("li")) == cited
+        assert head.endswith(f"cited {cited} time{'s' if cited > 1 else ''}"), head
 
 
-def test_the_page_confirms_or_flags_each_quotation(html_items, brief):
-    quotes = html_items[len(brief["cases"]) :]
-    assert [cls for cls, _ in quotes] == ["found", "found", "found", "not-found"]
-    for (cls, text), (quoted, _) in zip(quotes, brief["quotes"]):
-        assert text.startswith("Confirmed" if cls == "found" else "Not found in any indexed rationale"), text
-        assert " ".join(quoted.split()) in text
+def test_the_page_confirms_or_flags_each_quotation(brief_page, brief):
+    results = [li for li in brief_page.one("ol", "quote-results").children if not isinstance(li, str)]
+    assert [li.get("id") for li in results] == ["result-q1", "result-q2", "result-q3", "result-q4"]
+    assert [li.one("span", "status").text for li in results] == ["Confirmed", "Confirmed", "Confirmed", "Not found"]
+    for li, (quoted, _) in zip(results, brief["quotes"]):
+        assert li.one("blockquote").squashed_text == " ".join(quoted.split())
 
 
-def test_the_page_keeps_the_brief_in_the_form(app, brief):
-    html = app.test_client().post("/cite-check", data={"text": brief["text"]}).get_data(as_text=True)
-    assert "A &#34;short quote of five words&#34; is not checked." in html or \
-        "A &quot;short quote of five words&quot; is not checked." in html
+def test_the_page_echoes_the_brief_exactly_with_its_marks(brief_page, brief):
+    shown = brief_page.one("div", "brief-text")
+    assert shown_brief(shown) == brief["text"]
+    marks = {mark.get("id"): mark for mark in shown.find_all("mark")}
+    assert sorted(marks) == sorted([f"c{n}" for n in range(1, 8)] + [f"q{n}" for n in range(1, 5)])
+
+
+def test_every_place_link_leads_to_its_mark_and_every_mark_back_to_its_result(brief_page):
+    ids = {element.get("id") for element in brief_page.iter() if element.get("id")}
+    results = brief_page.one("ol", "quote-results").find_all("a") + brief_page.one("ol", "case-results").find_all("a")
+    anchors = [a.get("href") for a in results if a.get("href", "").startswith("#")]
+    assert anchors and all(href[1:] in ids for href in anchors), anchors
+    labels = brief_page.one("div", "brief-text").find_all("a", "mark-label")
+    assert len(labels) == 11 and all(a.get("href")[1:] in ids for a in labels)
+
+
+def test_the_page_keeps_the_brief_in_the_form(brief_page, brief):
+    assert brief_page.one("textarea").text == brief["text"]
 
 
 def test_the_empty_form_is_a_page(client):
     response = client.get("/cite-check")
     assert response.status_code == 200
-    assert page_items(response.get_data(as_text=True)).items == []
+    doc = parse_html(response.get_data(as_text=True))
+    assert doc.find("ol", "quote-results") is None and doc.find("div", "brief-text") is None
+
+
+# --------------------------------------------------------------------------------------------
+# Attribution against the real index
+
+OTHER = "CM16-0219557"  # its item 1 (facet injections) holds the quotation cited to CASE
+
+
+@pytest.fixture(scope="module")
+def attribution_brief(index, rationales) -> dict:
+    """A brief quoting real rationales: a clause of CM16-0219557's item 1 cited to CM16-0213037 (item 1), to
+    its own case, to no case and to an unknown case; a sentence of CM16-0213037's item 1 cited as item 2."""
+    sentence = sentence_with(index.letter(OTHER)["items"][0]["rationale"], "therapeutic intraarticular")
+    facet = sentence[sentence.index("no more than one set"):]
+    shoulder = sentence_with(index.letter(CASE)["items"][0]["rationale"], "request is for an MRI of the shoulder")
+    assert holding(rationales, shoulder) == [f"{CASE}/1"]
+    text = (
+        f'The reviewer in {CASE} explained that "{facet}" ({CASE}, item 1).\n\n'
+        f'The reviewer there wrote: "{facet}." Cal. DWC IMR Final Determination, Case No. {OTHER}, item 1 '
+        f"(Dec. 9, 2016).\n\n"
+        f'As the reviewer put it, \u201c{shoulder}\u201d (cm16 0213037, item 2).\n\n'
+        f'The same words, "{facet}," appear in a decision this paragraph does not name.\n\n'
+        f'Respondent relies on CM99-0000001 for the rule that "{facet}."\n'
+    )
+    return {"text": text, "facet": facet, "shoulder": shoulder, "facet_holders": holding(rationales, facet)}
+
+
+@pytest.fixture(scope="module")
+def attribution(app, attribution_brief) -> dict:
+    response = app.test_client().post("/api/cite-check", json={"text": attribution_brief["text"]})
+    assert response.status_code == 200
+    return response.get_json()
+
+
+def places_of(passages: list[dict]) -> list[str]:
+    return sorted(p["passage_id"] for p in passages)
+
+
+def test_a_quotation_cited_to_the_wrong_case_is_flagged_with_the_case_that_holds_it(attribution, attribution_brief):
+    quote = attribution["quotations"][0]["attribution"]
+    assert (quote["status"], quote["case_number"], quote["basis"], quote["cited_items"]) == \
+        ("other_decision", CASE, "sentence", [1])
+    holders = attribution_brief["facet_holders"]
+    assert f"{OTHER}/1" in holders and not any(h.startswith(CASE) for h in holders)
+    assert quote["in_cited_case"] == [] and places_of(quote["elsewhere"]) == holders
+    if holders == [f"{OTHER}/1"]:
+        assert quote["message"] == f"Not in {CASE}; these words are in {OTHER}, item 1"
+    links = {part["text"]: part["url"] for part in quote["message_parts"] if "url" in part}
+    assert links[CASE] == f"http://localhost/letters/{CASE}"
+    assert links[f"{OTHER}, item 1"] == f"http://localhost/letters/{OTHER}/items/1"
+    assert attribution["quotations"][0]["found"] is True  # (the words are in the index, only not where cited)
+
+
+def test_a_quotation_cited_to_its_own_case_in_a_citation_sentence_is_confirmed(attribution):
+    quote = attribution["quotations"][1]["attribution"]
+    assert (quote["status"], quote["case_number"], quote["basis"], quote["cited_items"]) == \
+        ("confirmed", OTHER, "citation", [1])
+    assert places_of(quote["in_cited_case"]) == [f"{OTHER}/1"]
+    assert quote["in_cited_case"][0]["url"] == f"http://localhost/letters/{OTHER}/items/1"
+    assert quote["message"].startswith(f"In {OTHER}, item 1, as cited")
+
+
+def test_a_quotation_cited_to_the_wrong_item_is_flagged(attribution):
+    quote = attribution["quotations"][2]["attribution"]
+    assert (quote["status"], quote["case_number"], quote["cited_items"]) == ("other_item", CASE, [2])
+    assert places_of(quote["in_cited_case"]) == [f"{CASE}/1"]
+    assert quote["message"] == f"In {CASE}, but in item 1, not item 2 as cited"
+
+
+def test_a_quotation_with_no_case_near_it_says_where_its_words_are(attribution, attribution_brief):
+    quote = attribution["quotations"][3]["attribution"]
+    assert (quote["status"], quote["case_number"], quote["mention"], quote["basis"]) == ("unattributed", None, None, None)
+    assert places_of(quote["elsewhere"]) == attribution_brief["facet_holders"]
+    assert quote["message"].startswith("No case number is cited near it; these words are in ")
+
+
+def test_a_quotation_cited_to_a_case_not_in_the_index_says_where_its_words_are(attribution, attribution_brief):
+    quote = attribution["quotations"][4]["attribution"]
+    assert (quote["status"], quote["case_number"]) == ("case_not_indexed", "CM99-0000001")
+    assert places_of(quote["elsewhere"]) == attribution_brief["facet_holders"]
+    assert quote["message"].startswith("CM99-0000001 is not in the index; these words are in ")
+
+
+def test_the_attribution_summary_counts_each_status(attribution):
+    assert attribution["summary"]["attribution"] == {
+        "confirmed": 1, "other_item": 1, "other_decision": 1, "case_not_indexed": 1, "not_found": 0, "unattributed": 1}
+    assert set(attribution["summary"]["attribution"]) == set(STATUSES)
+
+
+def test_offsets_point_at_the_text_in_the_brief(attribution, attribution_brief):
+    text = attribution_brief["text"]
+    for case in attribution["case_numbers"]:
+        assert text[case["start"]:case["end"]] == case["written"]
+        assert case["line"] == text.count("\n", 0, case["start"]) + 1
+    for quote in attribution["quotations"]:
+        quoted = text[quote["start"]:quote["end"]]
+        assert quoted[0] in "\"\u201c" and quoted[-1] in "\"\u201d"
+        assert " ".join(quoted[1:-1].split()) == quote["text"]
+        assert quote["line"] == text.count("\n", 0, quote["start"]) + 1
+        mention = quote["attribution"]["mention"]
+        if mention:
+            assert attribution["case_numbers"][mention - 1]["case_number"] == quote["attribution"]["case_number"]
+    assert [q["line"] for q in attribution["quotations"]] == [1, 3, 5, 7, 9]
+
+
+def test_a_case_cited_three_times_is_one_group_with_three_places(client):
+    text = (f"First, {CASE} (Dec. 9, 2016) upheld the denial.\n"
+            f"Second, cm16 0213037, item 2, did so on the cervical spine.\n\n"
+            f"Third, see CM160213037. And {OTHER} once.")
+    report = client.post("/api/cite-check", json={"text": text}).get_json()
+    assert [(g["case_number"], len(g["places"])) for g in report["cases"]] == [(CASE, 3), (OTHER, 1)]
+    group = report["cases"][0]
+    assert group["found"] and group["url"] == f"http://localhost/letters/{CASE}"
+    assert [i["url"] for i in group["items"]] == [f"http://localhost/letters/{CASE}/items/{n}" for n in (1, 2)]
+    places = group["places"]
+    assert [p["number"] for p in places] == [1, 2, 3]
+    assert [p["written"] for p in places] == [CASE, "cm16 0213037", "CM160213037"]
+    assert [p["line"] for p in places] == [1, 2, 4]
+    assert [p["cited_items"] for p in places] == [[], [2], []]
+    assert [text[p["start"]:p["end"]] for p in places] == [p["written"] for p in places]
+    assert places[0]["before"] == "First, " and places[0]["after"].startswith(" (Dec. 9, 2016) upheld")
+    assert places[1]["before"].endswith("upheld the denial. Second, ")  # the line break is one space
+    assert len(report["case_numbers"]) == 4  # each place is still listed, in order, as before
+
+
+def test_the_misattribution_on_the_page(app, attribution_brief):
+    doc = cite_page(app, attribution_brief["text"])
+    flagged = doc.one("li", id="result-q1")
+    assert "status-other_decision" in flagged.classes
+    assert flagged.one("span", "status").text == "In another decision"
+    verdict = flagged.one("p", "verdict")
+    assert verdict.squashed_text.startswith(f"Not in {CASE}; these words are in ")
+    assert f"/letters/{OTHER}/items/1" in [a.get("href") for a in verdict.find_all("a")]
+    attributed_to = flagged.one("p", "attribution")
+    assert attributed_to.squashed_text == f"Cited to {CASE}, item 1 (cited in the same sentence)."
+    assert attributed_to.one("a").get("href") == "#c2"
+    assert flagged.one("a", "place").get("href") == "#q1"
+    mark = doc.one("mark", id="q1")
+    assert shown_brief(mark) == f'"{attribution_brief["facet"]}"'
+    assert shown_brief(doc.one("mark", id="c2")) == CASE
+    assert shown_brief(doc.one("div", "brief-text")) == attribution_brief["text"]
+    group = doc.one("li", id=f"case-{CASE}")
+    assert [a.get("href") for a in group.one("ul", "places").find_all("a")] == ["#c1", "#c2", "#c4"]
+    assert "Quotation 1 (in another decision); Quotation 3 (other item)" in group.squashed_text
 
 
 # --------------------------------------------------------------------------------------------
@@ -613,7 +859,7 @@ def test_api_refuses_json_without_a_text(client, body):
 def test_page_refuses_empty_and_overlong_briefs_with_a_message(client, text, said):
     response = client.post("/cite-check", data={"text": text})
     assert response.status_code == 400
-    assert said in page_items(response.get_data(as_text=True)).error
+    assert said in parse_html(response.get_data(as_text=True)).one("p", "error-message").text
 
 
 def test_api_answers_only_post(client):

@@ -1,4 +1,5 @@
-"""Cite-check: paste a brief, see which IMR decisions it cites and whether its quotations are in them."""
+"""Cite-check: paste a brief, see which IMR decisions it cites, whether each quotation is in the decision it
+is cited to, and every place in the brief each result comes from."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ blueprint = Blueprint("cite", __name__)
 API_VERSION = 1
 MAX_JSON_DEPTH = 32  # {"text": ...} is 1 deep; the size is bounded by MAX_CONTENT_LENGTH
 _JSON_SYNTAX = re.compile(r'[\[\]{}"\\]')
+# A quotation's result as the page labels it (kb.citecheck.STATUSES), and why it went to a case (BASES).
+STATUS_LABELS = {"confirmed": "Confirmed", "other_item": "Other item", "other_decision": "In another decision",
+                 "case_not_indexed": "Case not in the index", "not_found": "Not found", "unattributed": "No case cited"}
+BASIS_LABELS = {"sentence": "cited in the same sentence", "citation": "cited in the citation that follows it",
+                "paragraph": "the case last cited before it in the paragraph"}
 
 
 def _report(text: str, *, external: bool) -> dict:
@@ -23,16 +29,49 @@ def _report(text: str, *, external: bool) -> dict:
         report = check_brief(text, search_index())
     except CiteCheckError as error:
         raise SearchError(str(error)) from None
-    for case in report["case_numbers"]:
+    for case in report["case_numbers"] + report["cases"]:
         if case["found"]:
             case["url"] = letter_url(case["case_number"], external=external)
             for item in case["items"]:
                 item["url"] = letter_url(case["case_number"], item["ordinal"], external=external)
     for quote in report["quotations"]:
-        for passage in quote["passages"]:
-            letter_id, _, ordinal = passage["passage_id"].rpartition("/")
-            passage["url"] = letter_url(letter_id, int(ordinal), external=external)
+        for passage in quote["passages"]:  # (the attribution's in_cited_case and elsewhere are these)
+            passage["url"] = letter_url(passage["letter_id"], passage["item"], external=external)
+        for part in quote["attribution"]["message_parts"]:
+            if "passage_id" in part:
+                letter_id, _, ordinal = part["passage_id"].rpartition("/")
+                part["url"] = letter_url(letter_id, int(ordinal), external=external)
+            elif "letter_id" in part:
+                part["url"] = letter_url(part["letter_id"], external=external)
     return report
+
+
+def brief_pieces(text: str, report: dict) -> list[dict]:
+    """The brief as the page shows it: pieces of text, and the opening and closing of a mark around each case
+    number ({"open": "case", "number": 3}) and quotation ({"open": "quote", ...}, which may hold case numbers)."""
+    marks = [(c["start"], c["end"], {"open": "case", "number": c["number"], "case_number": c["case_number"],
+                                         "found": c["found"]})
+             for c in report["case_numbers"]]
+    marks += [(q["start"], q["end"], {"open": "quote", "number": q["number"], "status": q["attribution"]["status"]})
+              for q in report["quotations"]]
+    pieces: list[dict] = []
+    ends: list[int] = []
+    at = 0
+    for start, end, opening in sorted(marks, key=lambda mark: (mark[0], -mark[1])):
+        while ends and ends[-1] <= start:
+            at = _close(pieces, text, at, ends.pop())
+        pieces += [{"text": text[at:start]}, opening]
+        ends.append(end)
+        at = start
+    while ends:
+        at = _close(pieces, text, at, ends.pop())
+    pieces.append({"text": text[at:]})
+    return [piece for piece in pieces if piece.get("text", True)]
+
+
+def _close(pieces: list[dict], text: str, at: int, end: int) -> int:
+    pieces += [{"text": text[at:end]}, {"close": True}]
+    return end
 
 
 @blueprint.route("/cite-check", methods=["GET", "POST"])
@@ -40,7 +79,9 @@ def cite_check():
     text = request.form.get("text", "") if request.method == "POST" else ""
     report = _report(text, external=False) if request.method == "POST" else None
     return render_template("cite_check.html", text=text, report=report, max_chars=MAX_BRIEF_CHARS,
-                           min_words=MIN_QUOTE_WORDS, api_url=url_for("cite.cite_check_json"))
+                           min_words=MIN_QUOTE_WORDS, api_url=url_for("cite.cite_check_json"),
+                           pieces=brief_pieces(text, report) if report else [], status_labels=STATUS_LABELS,
+                           basis_labels=BASIS_LABELS, help_url=url_for("search.help_page") + "#cite-check")
 
 
 @blueprint.post("/api/cite-check")

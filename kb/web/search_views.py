@@ -14,6 +14,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from markupsafe import Markup
 
+from kb.documents import letter_name
 from kb.search import SearchResults
 from kb import suggest
 from kb.search_request import SearchError, SearchRequest
@@ -49,12 +50,6 @@ def letter_url(letter_id: str, ordinal: int | None = None, *, external: bool = F
     if ordinal is None:
         return url_for("letters.letter", letter_id=letter_id, _external=external) + highlight
     return url_for("letters.item", letter_id=letter_id, ordinal=ordinal, _external=external) + highlight
-
-
-def letter_name(case_number: str | None, letter_id: str) -> str:
-    """How a letter is named on the pages: its case number, or for a letter whose text has none (the 2014-15
-    decision bodies) its content id, said to be one."""
-    return case_number or f"{letter_id} (no case number)"
 
 
 def hit_view(hit, highlight: str) -> dict:
