@@ -89,16 +89,20 @@ class PublishedIndex:
         self._lock = Lock()
         self._open: Generation | None = None
         self._damaged: dict[tuple, list[Problem]] = {}  # (name, identity) -> what is wrong with it
+        # the generation this thread was last given: a request that failed is diagnosed on what it read, even
+        # when the background check has set that generation aside meanwhile
+        self._given = threading.local()
 
     def current(self) -> Generation:
         wanted = self._wanted()
         served = self._open
-        if served is not None and served.wanted == wanted:
-            return served
-        with self._lock:
-            if self._open is None or self._open.wanted != wanted:
-                self._open = self._choose(wanted)
-            return self._open
+        if served is None or served.wanted != wanted:
+            with self._lock:
+                if self._open is None or self._open.wanted != wanted:
+                    self._open = self._choose(wanted)
+                served = self._open
+        self._given.generation = served
+        return served
 
     def close(self) -> None:
         self._open = None
@@ -181,10 +185,11 @@ class PublishedIndex:
         """After a request failed with `error`: when the generation it read has damaged bytes, set it aside
         (the next request is served from an earlier one) and return the IndexDamaged to answer with; None
         when its files are whole (the error is a bug, not damage)."""
-        served = self._open
+        served = getattr(self._given, "generation", None) or self._open
         if served is None or served.path is None:
             return None
-        problems = check_generation(served.path, deep=True)
+        problems = self._damaged.get((served.name, _identity(served.path))) or check_generation(served.path,
+                                                                                               deep=True)
         if not problems:
             return None
         with self._lock:

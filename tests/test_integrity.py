@@ -23,6 +23,8 @@ from kb import index as kb_index
 from kb.cli import main
 from kb.engines import engine_of
 from kb.ingest import index_paths
+from kb.integrity import IndexDamaged
+from kb.published import PublishedIndex, _identity
 from tests.webutil import make_app
 
 PAGES = ("/search?q=mri", "/api/search?q=mri&per_page=100", "/api/letters/CM16-0213037",
@@ -186,6 +188,21 @@ def test_a_large_index_is_checked_in_the_background_and_set_aside_when_damaged(h
         time.sleep(0.05)
     answer = client.get("/api/search?q=mri").get_json()
     assert "previous generation, gen-000001" in answer["index_notice"]
+
+
+def test_a_failed_request_is_diagnosed_on_the_generation_it_read(healthy, tmp_path, monkeypatch):
+    # The race a loaded machine shows: a request reads the damaged generation and fails, and before its error
+    # handler runs the background check sets that generation aside. The handler must still name the damage
+    # (a 503), not find the next generation whole and answer 500.
+    index_dir, _ = _damaged_copy(healthy, tmp_path, "fast", "flip")
+    monkeypatch.setattr(PublishedIndex, "_check_in_background", lambda self, generation, key: None)
+    published = PublishedIndex(index_dir, cached_queries=0, deep_check_at_open=0)  # every index is "large"
+    read = published.current()  # served before its bytes are checked; this request then fails
+    monkeypatch.undo()
+    published._check_in_background(read, (read.name, _identity(read.path)))  # the check ends meanwhile
+    damaged = published.diagnose(RuntimeError("a damaged file failed the request"))
+    assert isinstance(damaged, IndexDamaged) and read.name in str(damaged)
+    assert published.current().name != read.name  # later requests get the previous generation
 
 
 def test_an_index_replaced_under_the_running_site_is_served_at_once(tmp_path, letters_dir, seeds_dir):
