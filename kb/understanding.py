@@ -63,8 +63,8 @@ def case_numbers(q: str) -> CaseNumbers | None:
     kept: list[str] = []
     position = 0
     for match in CASE_NUMBER.finditer(q):
-        if q[max(0, match.start() - 5):match.start()].lower() == "case:":
-            continue
+        if q[max(0, match.start() - 8):match.start()].rstrip(" \"'").lower().endswith("case:"):
+            continue  # written as a filter already: case:CM16-0213037, case:"CM16 0213037"
         kept.append(q[position:match.start()])
         position = match.end()
         number = f"CM{match.group(1)}-{match.group(2)}"

@@ -73,6 +73,7 @@ def test_case_numbers_however_written_become_case_filters(typed, numbers, rest, 
 
 def test_case_numbers_written_as_filters_or_too_many_are_left_alone():
     assert case_numbers("case:CM16-0213037 norco") is None
+    assert case_numbers('case:"CM16 0213037" norco') is None
     assert case_numbers("norco weaning") is None
     many = " ".join(f"CM16-{n:07d}" for n in range(MAX_CASE_NUMBERS + 1))
     assert case_numbers(many) is None
