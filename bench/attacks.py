@@ -112,12 +112,19 @@ def slowloris(host: str, port: int, sockets: int = 4, interval: float = 0.5):
             except OSError:  # closed by the server (a header timeout): connect again, as an attacker would
                 time.sleep(interval)
 
-    threads = [threading.Thread(target=trickle, args=(n,), daemon=True) for n in range(sockets)]
+    with running(trickle, sockets, stop, join_timeout=10):
+        yield sent
+
+
+@contextmanager
+def running(target, count: int, stop: threading.Event, join_timeout: float):
+    """`count` daemon threads running target(n) for as long as the block lasts; `stop` is set at its end."""
+    threads = [threading.Thread(target=target, args=(n,), daemon=True) for n in range(count)]
     for thread in threads:
         thread.start()
     try:
-        yield sent
+        yield threads
     finally:
         stop.set()
         for thread in threads:
-            thread.join(timeout=10)
+            thread.join(timeout=join_timeout)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench.attacks import QUADRATIC_BRIEFS, SLOWEST_SEARCHES, cite_check_body, slowloris
+from bench.attacks import QUADRATIC_BRIEFS, SLOWEST_SEARCHES, cite_check_body, running, slowloris
 from bench.common import load_average, machine, versions
 from bench.load import QUERY_PATHS, gunicorn
 from bench.production import Answers, ask, overload, probing, production_site
@@ -59,15 +59,8 @@ def repeating(port: int, requests: list[tuple[str, str, bytes | None]], connecti
             answers.add(ask(port, path, method=method, body=body, source=f"127.0.2.{n + 1}", timeout=60))
             i += 1
 
-    threads = [threading.Thread(target=attacker, args=(n,), daemon=True) for n in range(connections)]
-    for thread in threads:
-        thread.start()
-    try:
+    with running(attacker, connections, stop, join_timeout=90):
         yield answers
-    finally:
-        stop.set()
-        for thread in threads:
-            thread.join(timeout=90)
 
 
 def attacks(seconds: float, clients: int) -> dict[str, Callable[[int], tuple[Answers, Answers | None]]]:
