@@ -89,3 +89,27 @@ def test_an_index_marks_templated_and_individual_rationales(real_index):
     assert counts["templated"] + counts["individual"] == int(columns.passage.sum())
     templated = columns.facets["wording_group"].rows_with(columns.facets["wording_group"].values.tolist())
     assert np.array_equal(templated, columns.wording_others > 0)
+
+
+def test_a_letter_indexed_twice_in_one_run_counts_once_in_the_wording(letters_dir, tmp_path, monkeypatch):
+    """The writer gives the store a few letters at once; a letter replaced within those still counts once,
+    and once in the engine (Whoosh deletes only what an earlier commit wrote)."""
+    from kb import writer
+    from kb.ingest import index_paths
+
+    monkeypatch.setattr(writer, "WORDING_LETTERS", 3)
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    texts = sorted(letters_dir.glob("*.txt"))[:6]
+    for path in texts:
+        (folder / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    again = texts[1].read_text(encoding="utf-8").replace("medically necessary", "medically necessary at this time")
+    (folder / f"{texts[1].stem}-again.txt").write_text(again, encoding="utf-8")  # sorts right after its first file
+    index_dir = tmp_path / "index"
+    report = index_paths([folder], index_dir, jobs=1, replace=True)
+    assert report.counts["indexed"] == 7  # the second file replaced the first's letter
+    store = WordingStore.load(index_dir / kb_index.current_generation(index_dir))
+    letters, passages = report.letters, report.passages
+    assert letters == 6
+    assert int(store.live.sum()) == passages
+    assert len(store) == passages + len(parse_letter(again).items)  # the first version's rationales, dead

@@ -93,12 +93,21 @@ def apply_changes(path: Path, changes: Iterable, *, optimize: bool = False, firs
     segment and renumbers them when it merges, so no rows are returned: the columns are read again."""
     index = whoosh_index.open_dir(str(path))
     writer = index.writer(limitmb=256)
+    written: set[str] = set()  # letters added by this writer
     try:
         for change in changes:
+            if change.letter_id in written:
+                # a letter replaced again in the same batch: Whoosh deletes only from committed segments, so
+                # commit what is written first (the generation is not published until it is sealed)
+                writer.commit(merge=False)
+                writer = index.writer(limitmb=256)
+                written.clear()
             if change.replaces:
                 writer.delete_by_term("letter_id", change.letter_id)
             for doc in change.docs:
                 writer.add_document(**doc)
+            if change.docs:
+                written.add(change.letter_id)
         writer.commit(optimize=optimize)
     except BaseException:
         writer.cancel()
