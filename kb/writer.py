@@ -32,6 +32,7 @@ from kb.ledger import Checkpoint, Ledger
 from kb.wording_store import WordingStore
 
 QUEUE_LETTERS = 256  # letters decided but not yet written; each holds its documents
+WORDING_LETTERS = 256  # letters given to the reused-wording store at once
 _STOP = object()
 
 
@@ -159,17 +160,32 @@ class GenerationWriter:
         """The batch's changes as they arrive, up to its Batch (put in `end`); each added document's
         facet fields kept in `added`, in the order the engine adds them, and its rationale's signature
         given to the reused-wording store (the letter's earlier rationales no longer counting)."""
+        letters: dict[str, bool] = {}  # letter id -> replaces: the letters whose rationales wait in `rationales`
+        rationales: list[tuple[str, str, object]] = []
+
+        def to_wording() -> None:
+            # a few hundred letters at once: the store sorts its unsaved keys at every add
+            wording.remove_letters(letter for letter, replaces in letters.items() if replaces)
+            wording.add(rationales)
+            letters.clear()
+            rationales.clear()
+
         item = first
         while True:
             for doc in item.docs:
                 added.append({"kind": doc["kind"], "year": doc["year"], "day": doc["day"],
                               "passage_id": doc["passage_id"],
                               **{name: doc.get(name) for name in kb_index.COLUMN_FACETS}})
-            wording.remove_letters([item.letter_id])
-            wording.add([(passage_id, item.letter_id, signature) for passage_id, signature in item.signatures])
+            if item.letter_id in letters:  # the same letter again: its earlier rationales must not count
+                to_wording()
+            letters[item.letter_id] = item.replaces
+            rationales.extend((passage_id, item.letter_id, signature) for passage_id, signature in item.signatures)
+            if len(letters) >= WORDING_LETTERS:
+                to_wording()
             yield item
             item = self._queue.get()
             if isinstance(item, Batch):
+                to_wording()
                 end.append(item)
                 return
             if item is _STOP:
