@@ -29,7 +29,7 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 
@@ -63,6 +63,7 @@ WALL_TIMEOUT_FACTOR = 10  # the wall-clock guard: this many times the processor-
 MIN_WALL_TIMEOUT = 300.0  # ...and never less than this
 STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to start
 POLL_SECONDS = 0.5  # the longest the pool waits before asking again whether to stop
+PER_WORKER = 2  # files sent to a worker at once: the next one waits in its pipe while the parent handles an answer
 READY = "ready"
 
 # rejection codes the pool gives (kb.extract's and "parse-error" come from the task)
@@ -235,8 +236,13 @@ class _Worker:
     process: multiprocessing.process.BaseProcess
     connection: Connection
     ready: bool = False
-    job: _Job | None = None
-    started: float = 0.0
+    jobs: deque[_Job] = field(default_factory=deque)  # sent, in order; the first is the one it is reading
+    started: float = 0.0  # when it began the first of `jobs` (or, not yet ready, when it was started)
+
+    @property
+    def job(self) -> _Job | None:
+        """The file it is reading now."""
+        return self.jobs[0] if self.jobs else None
 
 
 class WorkerPool:
@@ -269,8 +275,8 @@ class WorkerPool:
 
     @property
     def busy(self) -> int:
-        """Files being read now."""
-        return sum(1 for worker in self._workers if worker.job)
+        """Files sent to workers and not answered yet."""
+        return sum(len(worker.jobs) for worker in self._workers)
 
     def _start_worker(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -293,25 +299,28 @@ class WorkerPool:
         """Read every argument; yields (its position, its Parsed) as each finishes, in any order.
 
         Arguments are taken from the iterable only as workers become free, so a long walk of folders
-        feeds the workers as it goes. When `stop()` turns true (it is asked at least twice a second), or the
-        generator is closed, the pool stops: files in flight get no answer.
+        feeds the workers as it goes. Each worker is sent its next file before it answers the one it reads
+        (PER_WORKER), so it never waits while this process handles an answer. When `stop()` turns true (it is
+        asked at least twice a second), or the generator is closed, the pool stops: files in flight get no
+        answer.
         """
         upcoming = enumerate(arguments)
         queue: deque[_Job] = deque()  # files whose worker died (tried once more, first), then the next file
         exhausted = False
         try:
             while not stop():
-                # take as many files as there are workers to give them to, no more (the walk stays lazy)
-                while not exhausted and len(queue) < self.jobs - self.busy:
+                # take as many files as the workers have room for, no more (the walk stays lazy)
+                while not exhausted and len(queue) < self.jobs * PER_WORKER - self.busy:
                     following = next(upcoming, None)
                     exhausted = following is None
                     if following is not None:
                         queue.append(_Job(*following))
                 if not queue and not self.busy:
                     return
-                for worker in self._workers:
-                    if worker.ready and worker.job is None and queue:
-                        self._send(worker, queue.popleft())
+                for depth in range(1, PER_WORKER + 1):  # every worker one file, then a second each
+                    for worker in self._workers:
+                        if worker.ready and len(worker.jobs) < depth and queue:
+                            self._send(worker, queue.popleft())
                 idle = sum(1 for worker in self._workers if worker.job is None)
                 while len(queue) > idle and len(self._workers) < self.jobs:
                     self._workers.append(self._start_worker())
@@ -321,7 +330,9 @@ class WorkerPool:
             self.close()
 
     def _send(self, worker: _Worker, job: _Job) -> None:
-        worker.job, worker.started = job, time.monotonic()
+        if not worker.jobs:
+            worker.started = time.monotonic()
+        worker.jobs.append(job)
         try:
             worker.connection.send((job.number, job.argument))
         except OSError:  # it died while idle: noticed when its pipe is read
@@ -347,7 +358,7 @@ class WorkerPool:
             elif time.monotonic() - worker.started > (self.wall_timeout if worker.ready else STARTUP_TIMEOUT):
                 if not worker.ready:
                     raise RuntimeError(f"a reader process did not start within {STARTUP_TIMEOUT:g} s")
-                yield self._overrun(worker)
+                yield self._overrun(worker, queue)
 
     def _await_ready(self, worker: _Worker) -> None:
         try:
@@ -362,13 +373,20 @@ class WorkerPool:
             number, parsed = worker.connection.recv()
         except (EOFError, OSError):
             return self._died(worker, job, queue)
-        worker.job = None
+        worker.jobs.popleft()
+        worker.started = time.monotonic()  # it goes on with the next file sent, if any
         return number, parsed
+
+    def _requeue_unread(self, worker: _Worker, queue: deque[_Job]) -> None:
+        """The files sent to a worker that is gone but that it had not begun: first in line again, in order."""
+        queue.extendleft(reversed(list(worker.jobs)[1:]))
+        worker.jobs.clear()
 
     def _died(self, worker: _Worker, job: _Job, queue: deque[_Job]) -> tuple[int, Parsed] | None:
         """The worker died in the middle of `job`: try the file once more in a fresh worker, then blame it
         (but for two kills, which may have come from outside: the next run reads it again)."""
         self._retire(worker, kill=False)
+        self._requeue_unread(worker, queue)
         shown, path = _label(job.argument), _path(job.argument)
         code = worker.process.exitcode
         if code == -signal.SIGXCPU:
@@ -385,11 +403,12 @@ class WorkerPool:
         return job.number, Parsed(path, code=CRASHED, reason=f"{shown} crashed the reader twice ({said}); "
                                                              "it was skipped.")
 
-    def _overrun(self, worker: _Worker) -> tuple[int, Parsed]:
+    def _overrun(self, worker: _Worker, queue: deque[_Job]) -> tuple[int, Parsed]:
         """Past the wall-clock guard without using up its processor time: blocked or starved, not the
         file's fault. The next run reads it again."""
         job = worker.job
         self._retire(worker, kill=True)
+        self._requeue_unread(worker, queue)
         return job.number, Parsed(
             _path(job.argument), code=RETRY,
             reason=f"{_label(job.argument)} did not finish within {self.wall_timeout:g} s while using "

@@ -202,6 +202,22 @@ def test_a_spinning_sleeping_swelling_or_crashing_file_cannot_stop_the_batch(tmp
     assert results["good.txt"].ok and results["good.txt"].docs
 
 
+def test_a_file_sent_behind_one_that_kills_or_stalls_its_worker_is_read_by_the_next(tmp_path):
+    """A worker holds its next file while it reads one (kb.pool.PER_WORKER): when it dies or stalls, that next
+    file is read by a fresh worker and never blamed for what happened before it started."""
+    files = []
+    for name in ("crash.txt", "good-1.txt", "sleep.txt", "good-2.txt"):
+        path = tmp_path / name
+        path.write_text(_letter_text("posted-basic"), encoding="utf-8")
+        files.append(str(path))
+    with WorkerPool(1, timeout=2, wall_timeout=6, memory_mb=1024, task=_task("misbehaving")) as pool:
+        results = {Path(parsed.path).name: parsed for _, parsed in pool.run(files)}
+    assert set(results) == {"crash.txt", "good-1.txt", "sleep.txt", "good-2.txt"}
+    assert results["crash.txt"].code == "crashed" and results["crash.txt"].reason.count("SIGABRT") == 2
+    assert results["sleep.txt"].code == "retry"
+    assert results["good-1.txt"].ok and results["good-2.txt"].ok
+
+
 def _task(name: str):
     from tests import workload
 
