@@ -29,7 +29,7 @@ from bench.bench_build import letters_for
 from bench.bench_parse import pdfium_text, rate
 from bench.common import busy_cores, cpu_times, load_average, machine, pin_to_one_core, versions
 from kb.letters import parse_letter
-from kb.pool import parse_file
+from kb.pool import WorkerPool, parse_file
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
@@ -68,6 +68,16 @@ def _pinned_whole_rate(letters: Path, rounds: int) -> float:
             parse_file(path)
         best = max(best, len(files) / (time.perf_counter() - started))
     return best
+
+
+def pool_rate(files: list[str], jobs: int) -> float:
+    """Files/s of kb.pool.WorkerPool alone over `files` (started from nothing in this process): every file's
+    whole work in `jobs` workers, with nothing decided or written."""
+    started = time.perf_counter()
+    with WorkerPool(jobs) as pool:
+        answered = sum(1 for _ in pool.run(files))
+    assert answered == len(files)
+    return answered / (time.perf_counter() - started)
 
 
 def copies_of(letters: Path, directory: Path, copies: int) -> int:
@@ -114,6 +124,10 @@ def cores(args) -> None:
         seconds, _, busy = runs[len(runs) // 2]
         return seconds, busy
 
+    copy_files = sorted(str(p) for p in (work / "copies").glob("*.pdf"))
+    ticks = cpu_times()
+    pooled = statistics.median(pool_rate(copy_files, args.jobs) for _ in range(args.rounds))
+    pool_busy = busy_cores(ticks, cpu_times())
     runs = [(f"kb index --jobs {args.jobs}, the letters", count, *median_run(letters, args.jobs)),
             ("kb index --jobs 1, with {} copies of each".format(args.copies - 1), copies,
              *median_run(work / "copies", 1)),
@@ -127,6 +141,8 @@ def cores(args) -> None:
     print(f"| extract + parse, one core (bench_parse) | {count} | {single:.0f} | 1.00 | 1 |")
     print(f"| a file's whole work in a worker (parse_file), one core | {count} | {whole:.0f} | "
           f"{whole / single:.2f} | 1 |")
+    print(f"| the worker pool alone, {args.jobs} workers, with {args.copies - 1} copies of each | {copies:,} | "
+          f"{pooled:.0f} | {pooled / single:.2f} | {pool_busy:.2f} |")
     for label, files, seconds, busy in runs:
         print(f"| {label} | {files:,} | {files / seconds:.0f} | {files / seconds / single:.2f} | {busy:.2f} |")
 
