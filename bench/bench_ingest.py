@@ -34,12 +34,23 @@ from kb.pool import WorkerPool, parse_file
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 
-def one_core_rate(letters: Path, rounds: int) -> float:
-    """bench_parse's rate, measured in a child pinned to one CPU (this process keeps every core)."""
-    code = ("import sys; from pathlib import Path; from bench.bench_ingest import _pinned_rate; "
-            f"print(_pinned_rate(Path({str(letters)!r}), {rounds}))")
+def _in_pinned_child(measure: str, letters: Path, rounds: int) -> float:
+    """bench_ingest.<measure>(letters, rounds), run in a child that pins itself to one CPU (this process
+    keeps every core)."""
+    code = (f"import sys; from pathlib import Path; from bench.bench_ingest import {measure}; "
+            f"print({measure}(Path({str(letters)!r}), {rounds}))")
     return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
                                 cwd=Path(__file__).resolve().parents[1]).stdout)
+
+
+def one_core_rate(letters: Path, rounds: int) -> float:
+    """bench_parse's rate (extract + parse) on one CPU."""
+    return _in_pinned_child("_pinned_rate", letters, rounds)
+
+
+def whole_work_rate(letters: Path, rounds: int) -> float:
+    """Files/s of kb.pool.parse_file (everything a worker does for a file) on one CPU."""
+    return _in_pinned_child("_pinned_whole_rate", letters, rounds)
 
 
 def _pinned_rate(letters: Path, rounds: int) -> float:
@@ -47,14 +58,6 @@ def _pinned_rate(letters: Path, rounds: int) -> float:
     files = [(p.name, p.read_bytes()) for p in sorted(letters.glob("*.pdf"))]
     parse_letter(pdfium_text(files[0][1], files[0][0]))  # warm up: imports, compiled patterns
     return rate(pdfium_text, files, rounds)[0]
-
-
-def whole_work_rate(letters: Path, rounds: int) -> float:
-    """Files/s of kb.pool.parse_file (everything a worker does for a file) in a child pinned to one CPU."""
-    code = ("import sys; from pathlib import Path; from bench.bench_ingest import _pinned_whole_rate; "
-            f"print(_pinned_whole_rate(Path({str(letters)!r}), {rounds}))")
-    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True,
-                                cwd=Path(__file__).resolve().parents[1]).stdout)
 
 
 def _pinned_whole_rate(letters: Path, rounds: int) -> float:
